@@ -1,0 +1,147 @@
+/* vn_iv_orthogonal_householder.c — R = B · H_1 ⋯ H_m · E · D, the
+ * householder map, as PyTorch computes it (householder_product of
+ * tril(X, −1) with tau_j = 2/(1 + Σ_{i>j} X_ij²), columns multiplied by
+ * int(X_jj)).
+ *
+ * The reflectors are kept in compact WY form through the UT transform
+ * (Puglisi 1992; Joffrain, Low, Quintana-Ortí, van de Geijn and Van Zee
+ * 2006, "Accumulating Householder transformations, revisited"): with
+ * V = [v_1 … v_m] (n × m, unit lower trapezoidal) and
+ *     S = striu(VᵀV) + ½·diag(VᵀV)   (upper triangular; S_jj = 1/τ_j),
+ * the product is H_1 ⋯ H_m = I − V S⁻¹ Vᵀ. Hence, with V₁ the top m × m
+ * block of V (so Vᵀ E = V₁ᵀ),
+ *   forward   Gram = VᵀV;  Z = S⁻¹ V₁ᵀ (triangular solve);  Q = E − V Z;
+ *             Q_D = Q·D, D = diag(trunc(X_jj));  R = B·Q_D.
+ *   backward  Ḡq = (Bᵀ dR)·D;  H = Vᵀ Ḡq;  with K = S⁻¹:
+ *               through V Z:   Ḡv = −Ḡq Zᵀ,  ḠK = −H V₁,
+ *               through V₁ᵀ:   Ḡv[:m] −= (Hᵀ K)  (= (S⁻ᵀ H)ᵀ),
+ *               through K:     Ḡs = −Kᵀ ḠK Kᵀ = S⁻ᵀ H Zᵀ,
+ *               through S:     N = striu(Ḡs) + ½ diag(Ḡs),
+ *                              Ḡv += V (N + Nᵀ)   (S is built from VᵀV);
+ *             dX[i][j] += Ḡv[i][j] for i > j (only the strictly lower
+ *             entries of X are free; D gets no gradient, as in PyTorch);
+ *             dB += dR Q_Dᵀ when B requires a gradient.
+ * Cost: products of n × m by m × m or m × n matrices (2nm² flops each):
+ * forward 2 (Gram, V Z) + ½ (the solve); backward 4 (H, Ḡq Zᵀ, V(N + Nᵀ),
+ * and the m × m products and solves, which are 1 more in the square case);
+ * plus 2nm·n for each of B·Q_D and Bᵀ·dR. */
+#include "vn_iv_orthogonal_internal.h"
+
+typedef struct householder_buffers {
+    vn_real *v, *s, *z, *q, *sgn, *work;
+} householder_buffers;
+
+static size_t householder_layout(size_t n, size_t m, unsigned char *base, householder_buffers *b) {
+    ivo_layout l = {0, false};
+    size_t o_v = ivo_layout_add(&l, n * m, sizeof(vn_real));
+    size_t o_s = ivo_layout_add(&l, m * m, sizeof(vn_real));
+    size_t o_z = ivo_layout_add(&l, m * m, sizeof(vn_real));
+    size_t o_q = ivo_layout_add(&l, n * m, sizeof(vn_real));
+    size_t o_sgn = ivo_layout_add(&l, m, sizeof(vn_real));
+    size_t o_work = ivo_layout_add(&l, n * (size_t)IVO_NB, sizeof(vn_real));
+    if (l.overflow) return SIZE_MAX;
+    if (base) {
+        b->v = (vn_real *)(void *)(base + o_v);
+        b->s = (vn_real *)(void *)(base + o_s);
+        b->z = (vn_real *)(void *)(base + o_z);
+        b->q = (vn_real *)(void *)(base + o_q);
+        b->sgn = (vn_real *)(void *)(base + o_sgn);
+        b->work = (vn_real *)(void *)(base + o_work);
+    }
+    return l.size;
+}
+
+static vn_status householder_infer(vn_context *ctx, vn_node *out) {
+    size_t n, m;
+    vn_status status = ivo_infer_common(ctx, out, &n, &m);
+    if (status != VN_OK) return status;
+    size_t bytes = householder_layout(n, m, NULL, NULL);
+    if (bytes == SIZE_MAX)
+        return vn_context_fail(ctx, VN_EOVERFLOW, "%s: saved memory for n = %zu overflows",
+                               out->op->name, n);
+    out->saved_bytes = bytes;
+    return VN_OK;
+}
+
+static void householder_forward(vn_node *out) {
+    size_t n = out->value.shape[0], m = out->value.shape[1];
+    householder_buffers b;
+    householder_layout(n, m, out->saved, &b);
+    const vn_real *x = vn_input_value(out, 0);
+    /* V: unit diagonal, X's strictly lower entries below it. */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++) b.v[i * m + j] = i > j ? x[i * m + j] : (i == j ? 1 : 0);
+    /* S = striu(VᵀV) + ½ diag(VᵀV); the lower triangle is not read. */
+    ivo_lower_t_gemm(b.s, b.v, m, b.v, n, m, m, false, b.work);
+    for (size_t j = 0; j < m; j++) b.s[j * m + j] /= 2;
+    /* Z = S⁻¹ V₁ᵀ. */
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < m; j++) b.z[i * m + j] = b.v[j * m + i];
+    ivo_trsm(b.s, m, m, b.z, m, true, false, false, b.work);
+    /* Q = (E − V Z) · D. */
+    ivo_lower_gemm(b.q, b.v, m, b.z, n, m, m, false, b.work);
+    for (size_t i = 0; i < n * m; i++) b.q[i] = -b.q[i];
+    for (size_t j = 0; j < m; j++) {
+        b.q[j * m + j] += 1;
+        b.sgn[j] = ivo_trunc(x[j * m + j]);
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++) b.q[i * m + j] *= b.sgn[j];
+    vn_gemm(out->value.data, vn_input_value(out, 1), b.q, n, m, n, false, false, false);
+}
+
+static vn_status householder_backward(vn_context *ctx, vn_node *out) {
+    vn_real *dx = vn_input_grad(out, 0), *dbase = vn_input_grad(out, 1);
+    size_t n = out->value.shape[0], m = out->value.shape[1], nm = n * m, mm = m * m;
+    householder_buffers b;
+    householder_layout(n, m, out->saved, &b);
+    const vn_real *g = out->grad.data;
+    if (dbase) vn_gemm(dbase, g, b.q, n, n, m, false, true, true); /* dB += dR Q_Dᵀ */
+    if (!dx) return VN_OK;
+    vn_arena_mark mark = vn_arena_get_mark(ctx->arena);
+    size_t nw = n * (m > IVO_NB ? m : (size_t)IVO_NB);
+    vn_real *scr = vn_context_scratch(ctx, (2 * nm + nw + 3 * mm) * sizeof(vn_real));
+    if (!scr) return ctx->status;
+    vn_real *gq = scr, *gv = scr + nm, *work = scr + 2 * nm;
+    vn_real *h = work + nw, *gs = h + mm, *t = gs + mm;
+
+    vn_gemm(gq, vn_input_value(out, 1), g, n, m, n, true, false, false); /* Bᵀ dR */
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++) gq[i * m + j] *= b.sgn[j];
+    ivo_lower_t_gemm(h, b.v, m, gq, n, m, m, false, work); /* H = Vᵀ Ḡq */
+    /* Ḡs = S⁻ᵀ (H Zᵀ), then N + Nᵀ in place (symmetric, diagonal Ḡs_jj). */
+    vn_gemm(gs, h, b.z, m, m, m, false, true, false);
+    ivo_trsm(b.s, m, m, gs, m, true, true, false, b.work);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = i + 1; j < m; j++) gs[j * m + i] = gs[i * m + j];
+    /* T = S⁻ᵀ H = (Hᵀ K)ᵀ. */
+    vn_copy(t, h, mm);
+    ivo_trsm(b.s, m, m, t, m, true, true, false, b.work);
+    /* Ḡv = V (N + Nᵀ) − Ḡq Zᵀ − E (Hᵀ K). */
+    ivo_lower_gemm(gv, b.v, m, gs, n, m, m, false, work);
+    ivo_gemm(gv, m, gq, m, false, b.z, m, true, n, m, m, -1, true, work);
+    for (size_t i = 0; i < m; i++)
+        for (size_t j = 0; j < m; j++) gv[i * m + j] -= t[j * m + i];
+    for (size_t i = 1; i < n; i++) {
+        size_t top = i < m ? i : m;
+        for (size_t j = 0; j < top; j++) dx[i * m + j] += gv[i * m + j];
+    }
+    vn_arena_rewind(ctx->arena, mark);
+    return VN_OK;
+}
+
+static vn_node *householder_example(vn_context *ctx, const vn_op *op, int index, vn_rng *rng) {
+    return ivo_example(ctx, op, index, rng, 1.0);
+}
+
+const vn_op vn_iv_op_orthogonal_householder = {
+    .name = "orthogonal_householder",
+    .min_inputs = 2,
+    .max_inputs = 2,
+    .infer = householder_infer,
+    .forward = householder_forward,
+    .backward = householder_backward,
+    .example = householder_example,
+    .role = VN_ROLE_COMPUTE,
+    .summary = "R = base · (H_1⋯H_m)[:, :m] · diag(int(X_jj)), v_j = e_j + tril(X, −1)[:, j] (torch's householder map)",
+};

@@ -1,0 +1,274 @@
+/* cvene.c — the cvene command: subcommands in the style of git.
+ *
+ *   cvene demo        train a small network with the engine (the main job
+ *                     until `cvene das` exists)
+ *   cvene gradcheck   check every op's backward against finite differences
+ *   cvene bench       benchmarks (matrix product GFLOP/s)
+ *
+ * Hosted code: stdio, malloc and clocks live here, never in the core. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+#include "host.h"
+#include "vn_gradcheck.h"
+#include "vn_iv_types.h"
+#include "vn_ops.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static bool wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return true;
+    return false;
+}
+
+/* Parses "--name value" for an unsigned integer option; false (with a
+ * message) on a malformed value. */
+static bool parse_count(const char *flag, const char *text, unsigned long *out) {
+    char *end;
+    unsigned long v = strtoul(text, &end, 10);
+    if (!*text || *end || text[0] == '-') {
+        fprintf(stderr, "cvene: %s expects a non-negative integer, got '%s'\n", flag, text);
+        return false;
+    }
+    *out = v;
+    return true;
+}
+
+/* ---- demo: a 2-16-2 tanh network learns the XOR of two signs ----------------- */
+
+static void demo_batch(vn_rng *rng, vn_real *x, int64_t *labels, size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        double a = 2 * vn_rng_uniform(rng) - 1, b = 2 * vn_rng_uniform(rng) - 1;
+        x[2 * i] = (vn_real)a;
+        x[2 * i + 1] = (vn_real)b;
+        labels[i] = (a > 0) != (b > 0);
+    }
+}
+
+static int cmd_demo(int argc, char **argv) {
+    if (wants_help(argc, argv)) {
+        puts("usage: cvene demo [--steps N] [--seed S]\n\n"
+             "Trains a 2-16-2 tanh network on the XOR of two signs with plain SGD,\n"
+             "built from cvene's ops, and reports loss, accuracy and allocator calls.\n\n"
+             "example: cvene demo --steps 3000 --seed 1");
+        return 0;
+    }
+    unsigned long steps = 3000, seed = 0;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--steps") && i + 1 < argc) {
+            if (!parse_count("--steps", argv[++i], &steps)) return 2;
+        } else if (!strcmp(argv[i], "--seed") && i + 1 < argc) {
+            if (!parse_count("--seed", argv[++i], &seed)) return 2;
+        } else {
+            fprintf(stderr, "cvene demo: unknown argument '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    enum { BATCH = 64, HIDDEN = 16 };
+    vn_host_alloc_stats stats = {0};
+    vn_arena arena;
+    vn_host_arena(&arena, &stats);
+    vn_context ctx;
+    vn_context_init(&ctx, &arena);
+    vn_rng rng;
+    vn_rng_seed(&rng, seed, 0);
+
+    /* Parameters, initialised like PyTorch's Linear: U(±1/√fan_in). */
+    size_t w1s[2] = {HIDDEN, 2}, b1s[1] = {HIDDEN}, w2s[2] = {2, HIDDEN}, b2s[1] = {2};
+    vn_node *w1 = vn_node_set_name(&ctx, vn_param(&ctx, 2, w1s), "ff1.weight");
+    vn_node *b1 = vn_node_set_name(&ctx, vn_param(&ctx, 1, b1s), "ff1.bias");
+    vn_node *w2 = vn_node_set_name(&ctx, vn_param(&ctx, 2, w2s), "score.weight");
+    vn_node *b2 = vn_node_set_name(&ctx, vn_param(&ctx, 1, b2s), "score.bias");
+    if (!w1 || !b1 || !w2 || !b2) {
+        fprintf(stderr, "cvene demo: %s\n", vn_context_message(&ctx));
+        return 1;
+    }
+    vn_node *params[4] = {w1, b1, w2, b2};
+    double bounds[4] = {1 / 1.4142135623730951, 1 / 1.4142135623730951, 0.25, 0.25};
+    for (int p = 0; p < 4; p++)
+        vn_rng_fill_uniform(&rng, params[p]->value.data, params[p]->value.numel, -bounds[p], bounds[p]);
+
+    vn_context_mark mark = vn_context_mark_get(&ctx);
+    size_t calls_before = 0;
+    double t0 = vn_host_seconds(), running = 0;
+    const double lr = 0.5;
+    printf("cvene demo: 2-16-2 tanh network, XOR of signs, SGD lr %.2f, batch %d, %lu steps\n",
+           lr, BATCH, steps);
+    for (unsigned long step = 1; step <= steps; step++) {
+        size_t xs[2] = {BATCH, 2};
+        vn_node *x = vn_input(&ctx, 2, xs);
+        int64_t labels[BATCH];
+        if (x) demo_batch(&rng, x->value.data, labels, BATCH);
+        vn_node *h = vn_tanh_op(&ctx, vn_add(&ctx, vn_matmul(&ctx, x, w1, false, true), b1));
+        vn_node *logits = vn_add(&ctx, vn_matmul(&ctx, h, w2, false, true), b2);
+        vn_node *loss = vn_cross_entropy(&ctx, logits, labels, BATCH);
+        vn_zero_grad(&ctx);
+        if (vn_backward(&ctx, loss) != VN_OK) {
+            fprintf(stderr, "cvene demo: step %lu: %s\n", step, vn_context_message(&ctx));
+            return 1;
+        }
+        running += loss->value.data[0];
+        for (int p = 0; p < 4; p++) vn_axpy(params[p]->value.data, params[p]->grad.data, params[p]->value.numel, (vn_real)-lr);
+        vn_context_rewind(&ctx, mark);
+        if (step == 1) calls_before = stats.calls;
+        if (step % 500 == 0 || step == steps) {
+            unsigned long span = step % 500 == 0 ? 500 : step % 500;
+            printf("  step %5lu  loss %.4f\n", step, running / (double)span);
+            running = 0;
+        }
+    }
+    double seconds = vn_host_seconds() - t0;
+
+    /* Accuracy on fresh points, without gradients. */
+    vn_context_set_grad(&ctx, false);
+    enum { TEST = 4096 };
+    size_t ts[2] = {TEST, 2};
+    vn_node *x = vn_input(&ctx, 2, ts);
+    static int64_t labels[TEST];
+    if (x) demo_batch(&rng, x->value.data, labels, TEST);
+    vn_node *logits = vn_add(&ctx, vn_matmul(&ctx, vn_tanh_op(&ctx, vn_add(&ctx, vn_matmul(&ctx, x, w1, false, true), b1)), w2, false, true), b2);
+    if (!logits) {
+        fprintf(stderr, "cvene demo: %s\n", vn_context_message(&ctx));
+        return 1;
+    }
+    size_t correct = 0;
+    for (size_t i = 0; i < TEST; i++) {
+        int64_t predicted = logits->value.data[2 * i + 1] > logits->value.data[2 * i];
+        correct += predicted == labels[i];
+    }
+    printf("test accuracy: %.4f on %d fresh points\n", (double)correct / TEST, TEST);
+    printf("%lu steps in %.3f s (%.0f steps/s); allocator calls after step 1: %zu\n", steps,
+           seconds, (double)steps / seconds, stats.calls - calls_before);
+    vn_arena_release(&arena);
+    return 0;
+}
+
+/* ---- gradcheck: a table over registered ops ------------------------------------ */
+
+static int cmd_gradcheck(int argc, char **argv) {
+    if (wants_help(argc, argv)) {
+        puts("usage: cvene gradcheck [OP...]\n\n"
+             "Compares every op's backward with central differences (all registered ops\n"
+             "by default) and prints op, case, input shapes, max abs and relative error\n"
+             "and the verdict. Exit status 1 if any case fails.\n\n"
+             "example: cvene gradcheck matmul softmax");
+        return 0;
+    }
+    for (int i = 1; i < argc; i++) {
+        if (!vn_op_find(argv[i])) {
+            fprintf(stderr, "cvene gradcheck: unknown op '%s'; registered ops:", argv[i]);
+            for (size_t k = 0; k < vn_op_count(); k++) fprintf(stderr, " %s", vn_op_at(k)->name);
+            fputc('\n', stderr);
+            return 2;
+        }
+    }
+    vn_gradcheck_options options = vn_gradcheck_defaults();
+    printf("gradcheck (%s build): eps %g, atol %g, rtol %g\n", VN_REAL_NAME, options.eps,
+           options.atol, options.rtol);
+    printf("%-16s %4s  %-28s %12s %12s  %s\n", "op", "case", "input shapes", "max abs", "max rel", "result");
+    vn_arena arena;
+    vn_host_arena(&arena, NULL);
+    vn_context ctx;
+    vn_context_init(&ctx, &arena);
+    int failures = 0;
+    for (size_t k = 0; k < vn_op_count(); k++) {
+        const vn_op *op = vn_op_at(k);
+        bool selected = argc == 1;
+        for (int i = 1; i < argc; i++) selected |= !strcmp(argv[i], op->name);
+        if (!selected) continue;
+        for (int index = 0;; index++) {
+            vn_context_mark mark = vn_context_mark_get(&ctx);
+            vn_gradcheck_result result;
+            vn_node *node;
+            bool built;
+            vn_status status = vn_gradcheck_case(&ctx, op, index, &options, &result, &node, &built);
+            if (status != VN_OK) {
+                printf("%-16s %4d  error: %s\n", op->name, index, vn_context_message(&ctx));
+                failures++;
+                vn_context_rewind(&ctx, mark);
+                break;
+            }
+            if (!built) break;
+            char shapes[128] = "", one[48];
+            for (int i = 0; i < node->n_inputs; i++) {
+                vn_shape_string(&node->inputs[i]->value, one, sizeof one);
+                if (i) strncat(shapes, " ", sizeof shapes - strlen(shapes) - 1);
+                strncat(shapes, one, sizeof shapes - strlen(shapes) - 1);
+            }
+            bool ok = result.failed == 0;
+            failures += !ok;
+            printf("%-16s %4d  %-28s %12.3e %12.3e  %s\n", op->name, index, shapes,
+                   result.max_abs_error, result.max_rel_error, ok ? "pass" : "FAIL");
+            vn_context_rewind(&ctx, mark);
+        }
+    }
+    vn_arena_release(&arena);
+    printf("%s\n", failures ? "some checks FAILED" : "all checks passed");
+    return failures ? 1 : 0;
+}
+
+/* ---- bench ----------------------------------------------------------------------- */
+
+static int cmd_bench(int argc, char **argv) {
+    if (wants_help(argc, argv)) {
+        puts("usage: cvene bench [matmul] [--seconds S]\n\n"
+             "Prints matrix-product GFLOP/s for square n = 64, 256, 1024 and the DAS\n"
+             "shapes, each transpose variant, single thread.\n\n"
+             "example: cvene bench matmul --seconds 0.5");
+        return 0;
+    }
+    double seconds = 0.3;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
+            seconds = atof(argv[++i]);
+            if (!(seconds > 0 && seconds < 3600)) {
+                fprintf(stderr, "cvene bench: --seconds expects a positive number\n");
+                return 2;
+            }
+        } else if (strcmp(argv[i], "matmul") != 0) {
+            fprintf(stderr, "cvene bench: unknown benchmark '%s' (see --help)\n", argv[i]);
+            return 2;
+        }
+    }
+    vn_bench_matmul(stdout, seconds);
+    return 0;
+}
+
+int cmd_eval(int argc, char **argv);  /* cmd_eval.c */
+int cmd_align(int argc, char **argv); /* cmd_align.c */
+
+static const command commands[] = {
+    {"demo", cmd_demo, "train a small network with the engine"},
+    {"eval", cmd_eval, "base and counterfactual logits (and gradients) of a model under an intervention"},
+    {"align", cmd_align, "train an intervention's rotations, boundaries and masks on labels"},
+    {"gradcheck", cmd_gradcheck, "check op gradients against finite differences"},
+    {"bench", cmd_bench, "benchmarks (matmul GFLOP/s)"},
+};
+
+static void usage(FILE *out) {
+    fprintf(out, "usage: cvene COMMAND [ARGS]\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\n'cvene COMMAND --help' describes one command.\n");
+}
+
+int main(int argc, char **argv) {
+    vn_iv_register_ops(); /* the intervention and rotation ops, for gradcheck and the commands */
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (!strcmp(argv[1], commands[i].name)) return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "cvene: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
