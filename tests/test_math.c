@@ -4,11 +4,12 @@
  * Float functions are compared with libm's double result, double functions
  * with libm's long double result (when long double is wider than double).
  * Errors are in ULPs of the exact result's format; below the normal range
- * the ULP is that of the smallest subnormal. Each accuracy test sweeps a few
- * million points (strided over every float bit pattern, random and
- * structured samples concentrated near 0, range boundaries, the reduction
- * breakpoints and the overflow and underflow thresholds) and prints the
- * measured maximum error, one line per function. sqrt must match libm's
+ * the ULP is that of the smallest subnormal. Each accuracy test sweeps about
+ * a million (double) to several million (float) points: strided over every
+ * float bit pattern, plus random and structured samples concentrated near 0,
+ * at range and branch boundaries, the reduction breakpoints and the overflow
+ * and underflow thresholds. Each prints its measured maximum error, one line
+ * per function (VN_MATH_POINTS=k runs k times as many random points). sqrt must match libm's
  * (IEEE, correctly rounded) sqrt exactly; for float every significand is
  * checked. */
 #include <check.h>
