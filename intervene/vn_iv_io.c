@@ -236,9 +236,8 @@ static vn_status check_names(loader *l) {
                     same = d <= LINK_TOL && d >= -LINK_TOL;
                 }
                 if (!same)
-                    return vn_context_fail(l->ctx, VN_EFORMAT, "tensor \"%s\": %s is linked to %s, whose tensors "
-                                           "are stored under the first key; a copy under a later key must equal "
-                                           "it", e->name, u->key, m->units[u->owner].key);
+                    return vn_context_fail(l->ctx, VN_EFORMAT, "tensor \"%s\" differs from the first linked key's "
+                                           "copy (%s)", e->name, m->units[u->owner].key);
             }
         }
         if (!placed)

@@ -305,7 +305,6 @@ static vn_status prepare_unit(vn_iv_model *m, vn_context *ctx, const vn_iv_input
     u->active = NULL;
     u->base_rows = u->source_rows = NULL;
     u->mask = u->source = NULL;
-    if (u->params) u->params->weight = NULL;
     vn_node *source = in->sources[u->group];
     bool needs_source = u->type->source != VN_IV_SOURCE_NONE;
     if (needs_source && !source) return VN_OK;
@@ -439,6 +438,10 @@ vn_status vn_iv_forward(vn_iv_model *m, vn_context *ctx, const vn_iv_inputs *in,
         out->applied[i] = 0;
     }
     out->base_logits = out->counterfactual_logits = NULL;
+    for (size_t i = 0; i < m->config.count; i++) {
+        m->units[i].applies = false;
+        if (m->units[i].params) m->units[i].params->weight = NULL;
+    }
     vn_status status = check_tensor(ctx, in->base, NONE, m->h, NONE);
     if (status != VN_OK) return status;
     size_t batch = in->base->value.shape[0], seq = in->base->value.shape[1];

@@ -36,12 +36,15 @@
  * Ḡb += Mᵀ − M with M = Ḡ2·B. Finally Ḡa = Ḡb / 2^s and
  * dX[i][j] += Ḡa[i][j] − Ḡa[j][i] for i > j.
  *
+ * Forward products whose result is symmetric (the powers, B6·W1, B6·Z1) or
+ * skew (U = B·W) compute only their lower block triangle and mirror it.
+ *
  * Cost in products of n × n matrices (2n³ flops each), degree 13 (double):
- * forward 6 + s + LU and solve (≈ 1.3) + 1 for B·expm(A); backward
- * 10 + 2s + one transposed solve (≈ 1) + 1 (Ḡq) + 1 for Bᵀ·dR. Float runs
- * degree ≤ 7: forward 4 + s, backward 6 + 2s, plus the same extras.
- * The block-triangular alternative, expm of [[Aᵀ, G], [0, Aᵀ]] (2n × 2n),
- * costs 8× a forward exponential. */
+ * forward 3 (six half products) + s + LU and solve (≈ 1⅓) + 1 for
+ * B·expm(A); backward 10 + 2s + one transposed solve (≈ 1) + 1 (Ḡq) + 1 for
+ * Bᵀ·dR. Float runs degree ≤ 7: forward 2 + s, backward 6 + 2s, plus the
+ * same extras. The block-triangular alternative, expm of the 2n × 2n
+ * matrix [[Aᵀ, G], [0, Aᵀ]], costs eight exponentials of size n. */
 #include "vn_iv_orthogonal_internal.h"
 #include "vn_math.h"
 
@@ -101,8 +104,19 @@ typedef struct expm_header {
     double coef[14];
 } expm_header;
 
-/* Matrices kept for backward (n × n each), in `mats` order. */
+/* The n × n matrices of the saved memory: what backward needs (B, the
+ * powers, W1, Z1, W, the LU factors) and two forward temporaries (T1, T2).
+ * B8 is used by degree 9 only, W1 and Z1 by degree 13 only: the float build
+ * (degrees ≤ 7) does not reserve them. */
 enum { M_B, M_P1, M_P2, M_P3, M_P4, M_W1, M_Z1, M_W, M_LU, M_T1, M_T2, M_COUNT };
+#ifdef VN_REAL_DOUBLE
+#define EXPM_HAS_HIGH_DEGREES 1
+#else
+#define EXPM_HAS_HIGH_DEGREES 0
+#endif
+static bool expm_matrix_used(int which) {
+    return EXPM_HAS_HIGH_DEGREES || (which != M_P4 && which != M_W1 && which != M_Z1);
+}
 
 typedef struct expm_buffers {
     expm_header *hdr;
@@ -121,7 +135,8 @@ static size_t expm_layout(size_t n, size_t cap, unsigned char *base, expm_buffer
     size_t o_hdr = ivo_layout_add(&l, 1, sizeof(expm_header));
     size_t o_piv = ivo_layout_add(&l, n, sizeof(size_t));
     size_t o_col = ivo_layout_add(&l, n, sizeof(double));
-    size_t o_mat = ivo_layout_add(&l, nn, sizeof(vn_real) * M_COUNT);
+    size_t o_mat[M_COUNT];
+    for (int i = 0; i < M_COUNT; i++) o_mat[i] = ivo_layout_add(&l, expm_matrix_used(i) ? nn : 0, sizeof(vn_real));
     size_t o_e = ivo_layout_add(&l, nn, sizeof(vn_real) * (cap + 1));
     size_t o_work = ivo_layout_add(&l, IVO_LU_WORK(n), sizeof(vn_real));
     if (l.overflow) return SIZE_MAX;
@@ -129,7 +144,8 @@ static size_t expm_layout(size_t n, size_t cap, unsigned char *base, expm_buffer
         b->hdr = (expm_header *)(void *)(base + o_hdr);
         b->piv = (size_t *)(void *)(base + o_piv);
         b->colsum = (double *)(void *)(base + o_col);
-        for (int i = 0; i < M_COUNT; i++) b->mat[i] = (vn_real *)(void *)(base + o_mat) + (size_t)i * nn;
+        for (int i = 0; i < M_COUNT; i++)
+            b->mat[i] = expm_matrix_used(i) ? (vn_real *)(void *)(base + o_mat[i]) : NULL;
         b->e = (vn_real *)(void *)(base + o_e);
         b->work = (vn_real *)(void *)(base + o_work);
         b->cap = cap;
@@ -208,8 +224,8 @@ static void expm_forward(vn_node *out) {
 
     /* Powers B2, B4, ... */
     int powers = h->degree == 13 ? 3 : (h->degree - 1) / 2;
-    vn_gemm(p[0], bm, bm, n, n, n, false, false, false);
-    for (int k = 1; k < powers; k++) vn_gemm(p[k], p[k - 1], p[0], n, n, n, false, false, false);
+    ivo_gemm_mirrored(p[0], bm, bm, n, -1, 1, b.work);
+    for (int k = 1; k < powers; k++) ivo_gemm_mirrored(p[k], p[k - 1], p[0], n, 1, 1, b.work);
 
     /* W (odd part without the factor B) and V (even part, into t1). */
     if (h->degree == 13) {
@@ -218,9 +234,9 @@ static void expm_forward(vn_node *out) {
         double cw[3] = {c[3], c[5], c[7]}, cv[3] = {c[2], c[4], c[6]};
         lincomb(w1, n, 0, cw1, p, 3, false);
         lincomb(z1, n, 0, cz1, p, 3, false);
-        vn_gemm(w, p[2], w1, n, n, n, false, false, false);
+        ivo_gemm_mirrored(w, p[2], w1, n, 1, 1, b.work);
         lincomb(w, n, c[1], cw, p, 3, true);
-        vn_gemm(t1, p[2], z1, n, n, n, false, false, false);
+        ivo_gemm_mirrored(t1, p[2], z1, n, 1, 1, b.work);
         lincomb(t1, n, c[0], cv, p, 3, true);
     } else {
         double cw[4], cv[4];
@@ -231,7 +247,7 @@ static void expm_forward(vn_node *out) {
         lincomb(w, n, c[1], cw, p, powers, false);
         lincomb(t1, n, c[0], cv, p, powers, false);
     }
-    vn_gemm(t2, bm, w, n, n, n, false, false, false); /* U = B·W */
+    ivo_gemm_mirrored(t2, bm, w, n, 1, -1, b.work); /* U = B·W (skew) */
 
     /* r = (V − U)⁻¹ (V + U) into slot 0. */
     vn_real *e0 = b.e;
@@ -280,17 +296,19 @@ static vn_status expm_backward(vn_context *ctx, vn_node *out) {
     if (!dx) return VN_OK;
 
     vn_arena_mark mark = vn_arena_get_mark(ctx->arena);
-    enum { D1, D2, DB, DW, DP1, DP2, DP3, DP4, DW1, DZ1, TMP, NSCR };
-    size_t count = NSCR + (s > b.cap ? s : 0), bytes;
+    /* The last three are used by degrees 9 and 13 only. */
+    enum { D1, D2, DB, DW, DP1, DP2, DP3, TMP, DP4, DW1, DZ1, NSCR };
+    size_t nscr = EXPM_HAS_HIGH_DEGREES ? NSCR : DP4;
+    size_t count = nscr + (s > b.cap ? s : 0), bytes;
     if (!vn_size_mul(count, nn * sizeof(vn_real), &bytes)) return vn_context_fail(ctx, VN_EOVERFLOW, "%s: backward scratch overflows", out->op->name);
     vn_real *scr = vn_context_scratch(ctx, bytes);
     if (!scr) return ctx->status;
-    vn_real *d[NSCR];
-    for (int i = 0; i < NSCR; i++) d[i] = scr + (size_t)i * nn;
+    vn_real *d[NSCR] = {0};
+    for (size_t i = 0; i < nscr; i++) d[i] = scr + i * nn;
     vn_real *work = b.work;
 
     /* E_i for the squaring steps: stored, or recomputed from E_0. */
-    vn_real *recomputed = scr + (size_t)NSCR * nn;
+    vn_real *recomputed = scr + nscr * nn;
     if (s > b.cap) {
         for (size_t i = 1; i < s; i++) {
             const vn_real *src = i == 1 ? b.e : recomputed + (i - 2) * nn;

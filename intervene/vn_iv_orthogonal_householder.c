@@ -99,18 +99,23 @@ static vn_status householder_backward(vn_context *ctx, vn_node *out) {
     if (dbase) vn_gemm(dbase, g, b.q, n, n, m, false, true, true); /* dB += dR Q_Dᵀ */
     if (!dx) return VN_OK;
     vn_arena_mark mark = vn_arena_get_mark(ctx->arena);
-    size_t nw = n * (m > IVO_NB ? m : (size_t)IVO_NB);
-    vn_real *scr = vn_context_scratch(ctx, (2 * nm + nw + 3 * mm) * sizeof(vn_real));
+    /* [Ḡq; H] and [Ḡq Zᵀ; H Zᵀ] are stacked (n + m) × m matrices, so that
+     * one product with Zᵀ serves both. */
+    size_t nw = IVO_GEMM_WORK(n + m, (size_t)IVO_NB, m), total;
+    if (!vn_size_add(2 * (nm + mm), nw + mm, &total) || !vn_size_mul(total, sizeof(vn_real), &total))
+        return vn_context_fail(ctx, VN_EOVERFLOW, "%s: backward scratch overflows", out->op->name);
+    vn_real *scr = vn_context_scratch(ctx, total);
     if (!scr) return ctx->status;
-    vn_real *gq = scr, *gv = scr + nm, *work = scr + 2 * nm;
-    vn_real *h = work + nw, *gs = h + mm, *t = gs + mm;
+    vn_real *gq = scr, *h = gq + nm;      /* stacked */
+    vn_real *gqz = h + mm, *gs = gqz + nm; /* stacked: Ḡq Zᵀ, then H Zᵀ → Ḡs */
+    vn_real *t = gs + mm, *work = t + mm, *gv = gq; /* gv reuses Ḡq's storage */
 
     vn_gemm(gq, vn_input_value(out, 1), g, n, m, n, true, false, false); /* Bᵀ dR */
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < m; j++) gq[i * m + j] *= b.sgn[j];
     ivo_lower_t_gemm(h, b.v, m, gq, n, m, m, false, work); /* H = Vᵀ Ḡq */
+    ivo_gemm_upper_t(gqz, gq, b.z, n + m, m, 1, false, work);
     /* Ḡs = S⁻ᵀ (H Zᵀ), then N + Nᵀ in place (symmetric, diagonal Ḡs_jj). */
-    vn_gemm(gs, h, b.z, m, m, m, false, true, false);
     ivo_trsm(b.s, m, m, gs, m, true, true, false, b.work);
     for (size_t i = 0; i < m; i++)
         for (size_t j = i + 1; j < m; j++) gs[j * m + i] = gs[i * m + j];
@@ -119,7 +124,7 @@ static vn_status householder_backward(vn_context *ctx, vn_node *out) {
     ivo_trsm(b.s, m, m, t, m, true, true, false, b.work);
     /* Ḡv = V (N + Nᵀ) − Ḡq Zᵀ − E (Hᵀ K). */
     ivo_lower_gemm(gv, b.v, m, gs, n, m, m, false, work);
-    ivo_gemm(gv, m, gq, m, false, b.z, m, true, n, m, m, -1, true, work);
+    for (size_t i = 0; i < nm; i++) gv[i] -= gqz[i];
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < m; j++) gv[i * m + j] -= t[j * m + i];
     for (size_t i = 1; i < n; i++) {

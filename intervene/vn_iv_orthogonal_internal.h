@@ -38,6 +38,19 @@ void ivo_lower_gemm(vn_real *c, const vn_real *l, size_t ldl, const vn_real *b, 
 void ivo_lower_t_gemm(vn_real *c, const vn_real *l, size_t ldl, const vn_real *b, size_t n,
                       size_t k, size_t r, bool accumulate, vn_real *work);
 
+/* C (rows × k) (+)= alpha · X · Zᵀ for Z k × k upper triangular (zeros
+ * stored below the diagonal), skipping Z's zero blocks; all contiguous.
+ * work: IVO_GEMM_WORK(rows, IVO_NB, k) elements. */
+void ivo_gemm_upper_t(vn_real *c, const vn_real *x, const vn_real *z, size_t rows, size_t k,
+                      vn_real alpha, bool accumulate, vn_real *work);
+
+/* C = A·B (n × n, contiguous) for a product known to be symmetric
+ * (csign = +1) or skew-symmetric (csign = −1), with B symmetric (bsign = +1)
+ * or skew (bsign = −1): only the lower block triangle is multiplied (half
+ * the flops), the upper triangle is its mirror image. work: 2·IVO_NB·n. */
+void ivo_gemm_mirrored(vn_real *c, const vn_real *a, const vn_real *b, size_t n, int bsign,
+                       int csign, vn_real *work);
+
 /* ---- LU with partial pivoting --------------------------------------------- */
 
 /* Factors the n × n matrix a in place: Π·A = L·U with L unit lower
@@ -103,12 +116,13 @@ size_t ivo_layout_add(ivo_layout *layout, size_t count, size_t elem_size);
  * 1 ≤ m ≤ n, finite values. Sets out's shape to n × m. */
 vn_status ivo_infer_common(vn_context *ctx, vn_node *out, size_t *n, size_t *m);
 
-/* Shared gradcheck cases: index 0..5 build (X, base) leaves of the shapes
- * (4, 4), (5, 2), (3, 3) with a PARAM base, (6, 6), (6, 3), (1, 1) (base
- * CONST except case 2), apply op and return its node; NULL past the end.
- * X has entries in [−1, 1) (scaled per op by `scale`), its diagonal set to
- * ±1.5 (away from the integers where householder's sign changes), and base
- * is orthogonal. */
+/* Shared gradcheck cases: index 0..9 build (X, base) leaves of the shapes
+ * (4, 4), (5, 2), (3, 3), (6, 6) and (6, 3) with larger X, (1, 1), (6, 1),
+ * (4, 4) with X large enough for two squarings in matrix_exp, (5, 4),
+ * (6, 2); base is orthogonal, and a PARAM (its gradient checked too) in
+ * cases 2, 8 and 9, else CONST. Returns op's node, NULL past the end. X has
+ * entries in [−scale·k, scale·k) (k per case), its diagonal set to ∓1.5
+ * (away from the integers where householder's column signs change). */
 vn_node *ivo_example(vn_context *ctx, const vn_op *op, int index, vn_rng *rng, double scale);
 
 /* Column completion of an orthonormal n × m matrix (in double): writes the

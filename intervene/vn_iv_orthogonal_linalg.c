@@ -87,6 +87,34 @@ void ivo_lower_t_gemm(vn_real *c, const vn_real *l, size_t ldl, const vn_real *b
     }
 }
 
+/* Column blocks of C = X·Zᵀ: column block J needs only Z[J, j0:k] (Z is
+ * zero below its diagonal) and X[:, j0:k]. */
+void ivo_gemm_upper_t(vn_real *c, const vn_real *x, const vn_real *z, size_t rows, size_t k,
+                      vn_real alpha, bool accumulate, vn_real *work) {
+    for (size_t j0 = 0; j0 < k; j0 += IVO_NB) {
+        size_t j1 = j0 + IVO_NB < k ? j0 + IVO_NB : k;
+        ivo_gemm(c + j0, k, x + j0, k, false, z + j0 * k + j0, k, true, rows, j1 - j0, k - j0,
+                 alpha, accumulate, work);
+    }
+}
+
+/* Row block I of C gets columns 0..i1 only: C[I, 0:i1] = A[I, :]·B[:, 0:i1]
+ * with B[:, 0:i1] = bsign·B[0:i1, :]ᵀ (rows of B are contiguous). The
+ * rest is the mirror image. */
+void ivo_gemm_mirrored(vn_real *c, const vn_real *a, const vn_real *b, size_t n, int bsign,
+                       int csign, vn_real *work) {
+    for (size_t i0 = 0; i0 < n; i0 += IVO_NB) {
+        size_t i1 = i0 + IVO_NB < n ? i0 + IVO_NB : n;
+        ivo_gemm(c + i0 * n, n, a + i0 * n, n, false, b, n, true, i1 - i0, i1, n,
+                 (vn_real)bsign, false, work);
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (csign < 0) c[i * n + i] = 0;
+        for (size_t j = i + 1; j < n; j++)
+            c[i * n + j] = csign < 0 ? -c[j * n + i] : c[j * n + i];
+    }
+}
+
 /* ---- LU with partial pivoting ------------------------------------------------- */
 
 static void swap_rows(vn_real *a, size_t ld, size_t i, size_t j, size_t cols) {
@@ -334,12 +362,15 @@ vn_status ivo_infer_common(vn_context *ctx, vn_node *out, size_t *n_out, size_t 
 /* ---- gradcheck cases ----------------------------------------------------------------- */
 
 vn_node *ivo_example(vn_context *ctx, const vn_op *op, int index, vn_rng *rng, double scale) {
-    static const size_t shapes[][2] = {{4, 4}, {5, 2}, {3, 3}, {6, 6}, {6, 3}, {1, 1}, {6, 1}};
-    static const double scales[] = {1, 1, 1, 2.5, 1.5, 1, 1};
+    static const size_t shapes[][2] = {{4, 4}, {5, 2}, {3, 3}, {6, 6}, {6, 3},
+                                       {1, 1}, {6, 1}, {4, 4}, {5, 4}, {6, 2}};
+    static const double scales[] = {1, 1, 1, 2.5, 1.5, 1, 1, 6, 1, 1};
+    static const bool base_param[] = {false, false, true, false, false,
+                                      false, false, false, true, true};
     if (index < 0 || (size_t)index >= VN_ARRAY_COUNT(shapes)) return NULL;
     size_t n = shapes[index][0], m = shapes[index][1];
     size_t bshape[2] = {n, n};
-    vn_node *base = index == 2 ? vn_param(ctx, 2, bshape) : vn_constant(ctx, 2, bshape);
+    vn_node *base = base_param[index] ? vn_param(ctx, 2, bshape) : vn_constant(ctx, 2, bshape);
     if (!base) return NULL;
     vn_status status = vn_nn_init_orthogonal(&base->value, 1.0, rng, ctx->arena);
     if (status != VN_OK) {

@@ -4,27 +4,33 @@
  *
  *   for each block of NC columns of C                     (jc)
  *     for each block of KC steps of the inner dimension    (pc)
- *       pack op(B)[pc.., jc..] into panels of NR columns   (one L2-sized block)
+ *       pack op(B)[pc.., jc..] into panels of NR columns   (an L2-sized block)
  *       for each panel of MR rows of C                     (ir)
  *         for each panel of NR columns                     (jr)
  *           micro-kernel: an MR × NR tile of C held in vector registers
  *           takes kc rank-1 updates, then is stored into (or added to) C.
  *
  * The micro-kernel broadcasts one element of A per row and multiplies it
- * into the NR/VL vectors of a row of the B panel. The vectors are GCC/Clang
- * vector extensions whose width follows the target (AVX-512, AVX, SSE2, or
- * 16 bytes generic); other compilers get the same code on scalars.
+ * into the two vectors of a row of the B panel (NR = 2 vectors). The
+ * vectors are GCC/Clang vector extensions whose width follows the target
+ * (AVX-512, AVX, SSE2, or 16 bytes generic); other compilers get the same
+ * code on scalars.
  *
- * A is read in place: the kernel takes its row and column strides, and an
- * MR × KC panel of A stays in L1 while the column panels stream past it.
- * Only SSE2, which cannot broadcast from memory, packs A, pre-splatted.
- * B is packed (copied, or transposed when trans_b) unless few row panels
- * would reuse it; then rows of B are read in place too.
+ * A is read in place: the kernel takes its row and column strides, and the
+ * MR × kc panel of A stays in L1 while the column panels go by. Only SSE2,
+ * which cannot broadcast from memory, packs A, pre-splatted. B is packed
+ * (copied, or transposed with 4 × 4 shuffles when trans_b) unless few row
+ * panels would reuse it and it is small enough to stay in cache; then B is
+ * read in place too. With a single column panel (n ≤ NR, as in the
+ * 6400×16 · 16×16 products of training) one kernel call runs down all the
+ * row panels.
  *
  * Edges: panels of fewer than MR rows use kernels of 4, 2 and 1 rows;
  * panels of fewer than NR columns use a one-vector kernel when they fit in
  * one vector, and spill the tile to the stack otherwise. The B edge panel
- * is packed with zero columns, so no load runs past the end of B.
+ * is packed with zero columns, so no load runs past the end of B. A lone
+ * row of C (one row, or up to three with narrow vectors) is done by
+ * streaming the rows of B into a row of scratch (mm_row).
  *
  * Summation order. Every element of C is computed the same way whatever
  * the tile it falls in or the split over the parallel-for: for each block
@@ -214,12 +220,14 @@ typedef struct mm_out {
     size_t ldc;     /* row stride of C */
     size_t nr;      /* valid columns of the tile (the rows are all valid) */
     bool first;     /* store into C (true) or add to it */
+    size_t panels;  /* tiles to do, going down: the next starts MR rows lower */
+    size_t astep;   /* elements of A between the rows of one tile and the next */
 } mm_out;
 
 /* Writes a spilled tile (rows × NR, row-major) into C. */
-static void mm_write_spill(const mm_out *o, const vn_real *spill, size_t rows) {
+static void mm_write_spill(const mm_out *o, vn_real *c, const vn_real *spill, size_t rows) {
     for (size_t i = 0; i < rows; i++) {
-        vn_real *cr = o->c + i * o->ldc;
+        vn_real *cr = c + i * o->ldc;
         const vn_real *t = spill + i * VN_MM_NR;
         if (o->first)
             for (size_t j = 0; j < o->nr; j++) cr[j] = t[j];
@@ -259,7 +267,7 @@ static void mm_write_spill(const mm_out *o, const vn_real *spill, size_t rows) {
     }
 #define MM_OUT(i)                                                            \
     if ((i) < rows) {                                                        \
-        vn_real *cr = o->c + (size_t)(i) * o->ldc;                           \
+        vn_real *cr = c + (size_t)(i) * o->ldc;                              \
         if (o->first) {                                                      \
             MM_STORE(cr, c##i##_0);                                          \
             if (wide) MM_STORE(cr + VN_MM_VL, c##i##_1);                     \
@@ -282,23 +290,28 @@ VN_MM_INLINE void mm_kernel(size_t kc, const vn_real *a, size_t rsa, size_t csa,
                             int rows, bool wide, const vn_real *b, size_t rsb,
                             const mm_out *o) {
     const vn_mm_vec zero = MM_SPLAT((vn_real)0);
-    MM_ROWS(VN_MM_MR, MM_DECL)
-    const vn_real *ap = a;
-    const vn_real *bp = b;
-    for (size_t p = 0; p < kc; p++) {
-        vn_mm_vec b0 = MM_LOAD(bp);
-        vn_mm_vec b1 = zero;
-        if (wide) b1 = MM_LOAD(bp + VN_MM_VL);
-        MM_ROWS(VN_MM_MR, MM_STEP)
-        ap += csa;
-        bp += rsb;
-    }
-    if (o->nr == (wide ? (size_t)VN_MM_NR : (size_t)VN_MM_VL)) {
-        MM_ROWS(VN_MM_MR, MM_OUT)
-    } else {
-        vn_real spill[VN_MM_MR * VN_MM_NR] VN_MM_ALIGNED(64);
-        MM_ROWS(VN_MM_MR, MM_SPILL)
-        mm_write_spill(o, spill, (size_t)rows);
+    vn_real *c = o->c;
+    for (size_t tile = 0; tile < o->panels; tile++) {
+        MM_ROWS(VN_MM_MR, MM_DECL)
+        const vn_real *ap = a;
+        const vn_real *bp = b;
+        for (size_t p = 0; p < kc; p++) {
+            vn_mm_vec b0 = MM_LOAD(bp);
+            vn_mm_vec b1 = zero;
+            if (wide) b1 = MM_LOAD(bp + VN_MM_VL);
+            MM_ROWS(VN_MM_MR, MM_STEP)
+            ap += csa;
+            bp += rsb;
+        }
+        if (o->nr == (wide ? (size_t)VN_MM_NR : (size_t)VN_MM_VL)) {
+            MM_ROWS(VN_MM_MR, MM_OUT)
+        } else {
+            vn_real spill[VN_MM_MR * VN_MM_NR] VN_MM_ALIGNED(64);
+            MM_ROWS(VN_MM_MR, MM_SPILL)
+            mm_write_spill(o, c, spill, (size_t)rows);
+        }
+        a += o->astep;
+        c += (size_t)VN_MM_MR * o->ldc;
     }
 }
 
@@ -555,10 +568,15 @@ static void mm_row(const mm_problem *P, size_t i, size_t j0, size_t j1, vn_real 
     }
 }
 
+/* A at row i, step pc, read in place (Aᵀ when trans_a). */
+static const vn_real *mm_a_at(const mm_problem *P, int mode, size_t i, size_t pc) {
+    return mode == MM_A_ROWS ? P->a + pc * P->m + i : P->a + i * P->k + pc;
+}
+
 /* Computes C[i0..i1, j0..j1) using scratch slot `slot`. */
 static void mm_rect(const mm_problem *P, size_t i0, size_t i1, size_t j0, size_t j1,
                     size_t slot) {
-    const size_t MR = VN_MM_MR, NR = VN_MM_NR, VL = VN_MM_VL;
+    const size_t MR = VN_MM_MR, NR = VN_MM_NR;
     vn_real *bbuf = mm_scratch[slot];
     /* One row (or, with narrow vectors, up to three): stream B row-wise. */
     if (!P->trans_b && (i1 - i0 == 1 || (i1 - i0 < 4 && VN_MM_VBYTES < 64))) {
@@ -595,6 +613,8 @@ static void mm_rect(const mm_problem *P, size_t i0, size_t i1, size_t j0, size_t
             }
             for (size_t ir = i0; ir < i1; ir += MR) {
                 size_t mr = mm_min(MR, i1 - ir);
+                /* Full row panels from here that one kernel call can take. */
+                size_t run = (col_panels == 1 && mode != MM_A_SPLAT) ? (i1 - ir) / MR : 1;
 #if VN_MM_SPLAT_A
                 if (mode == MM_A_SPLAT) mm_pack_a_splat(abuf, P, ir, mr, pc, kc);
 #endif
@@ -616,34 +636,37 @@ static void mm_rect(const mm_problem *P, size_t i0, size_t i1, size_t j0, size_t
                         bp = bbuf;
                         rsb = NR;
                     }
-                    size_t wide = o.nr > VL;
+                    size_t wide = o.nr > (size_t)VN_MM_VL;
+                    o.panels = 1;
+                    o.astep = 0;
+                    size_t astride = mode == MM_A_ROWS ? P->m : P->k;
+                    if (run > 1) {
+                        /* One column panel: the kernel goes down all the
+                         * full row panels itself. */
+                        o.panels = run;
+                        o.astep = mode == MM_A_ROWS ? MR : MR * P->k;
+                        o.c = P->c + ir * P->n + jc + jr;
+                        mm_kernels[mode][wide][0](kc, mm_a_at(P, mode, ir, pc), astride, bp, rsb,
+                                                  &o);
+                        continue;
+                    }
                     /* The panel's rows: MR at once, or 4, 2, 1 at the edge. */
                     size_t r0 = 0;
                     for (size_t kind = 0; r0 < mr; kind++) {
                         size_t rows = mm_row_counts[kind];
                         for (; r0 + rows <= mr; r0 += rows) {
-                            size_t i = ir + r0;
                             const vn_real *ap;
-                            size_t astride;
-                            if (mode == MM_A_ROWS) {
-                                ap = P->a + pc * P->m + i;
-                                astride = P->m;
-                            } else if (mode == MM_A_COLS) {
-                                ap = P->a + i * P->k + pc;
-                                astride = P->k;
-                            } else {
 #if VN_MM_SPLAT_A
-                                ap = abuf + r0 * VL;
-#else
-                                ap = NULL;
+                            if (mode == MM_A_SPLAT) ap = abuf + r0 * VN_MM_VL;
+                            else
 #endif
-                                astride = 0;
-                            }
-                            o.c = P->c + i * P->n + jc + jr;
+                                ap = mm_a_at(P, mode, ir + r0, pc);
+                            o.c = P->c + (ir + r0) * P->n + jc + jr;
                             mm_kernels[mode][wide][kind](kc, ap, astride, bp, rsb, &o);
                         }
                     }
                 }
+                if (run > 1) ir += (run - 1) * MR;
             }
         }
     }

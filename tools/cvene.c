@@ -244,11 +244,15 @@ static int cmd_bench(int argc, char **argv) {
 
 int cmd_eval(int argc, char **argv);  /* cmd_eval.c */
 int cmd_align(int argc, char **argv); /* cmd_align.c */
+int cmd_dot(int argc, char **argv);   /* cmd_dot.c */
+int cmd_trace(int argc, char **argv); /* cmd_trace.c */
 
 static const command commands[] = {
     {"demo", cmd_demo, "train a small network with the engine"},
     {"eval", cmd_eval, "base and counterfactual logits (and gradients) of a model under an intervention"},
     {"align", cmd_align, "train an intervention's rotations, boundaries and masks on labels"},
+    {"dot", cmd_dot, "draw the graph of a forward (and backward) pass: .dot, .svg, .png"},
+    {"trace", cmd_trace, "print a forward and a backward pass step by step"},
     {"gradcheck", cmd_gradcheck, "check op gradients against finite differences"},
     {"bench", cmd_bench, "benchmarks (matmul GFLOP/s)"},
 };

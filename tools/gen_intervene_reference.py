@@ -464,7 +464,9 @@ def write_align_case(outdir, name, description, covers, gen, cfg, params, reps, 
                      batch_size, steps, temperature=None):
     """Adam normalises each gradient entry, so a float32 run drifts from the
     float64 reference faster than with SGD: with lr 1e-2 a float32 PyTorch run
-    of the Boundless case below is 1e-4 off after 6 steps, with lr 1e-3 1e-6."""
+    of the Boundless case below is 1e-4 off after 6 steps, with lr 1e-3 1e-6.
+    Entries whose exact gradient is zero must stay away too: Adam's first step
+    moves them by lr·sign(rounding noise)."""
     d, rot, stored = write_eval_case(outdir, name, description, covers, gen, cfg, params, reps, specs, data)
     B = data["base"].shape[0]
     # trainable leaves: each rotation's X (original), boundaries, masks (float64, from stored float32)
@@ -715,10 +717,13 @@ def main():
             "labels": [int(v) for v in torch.randint(0, 2, (12,), generator=gen)]}
     write_align_case(outdir, "align_adam_boundless_h8",
                      "cvene align with Adam (lr 1e-3, pyvene's DAS setting) on a Boundless intervention (layer 0 block_output, h 8, "
-                     "boundary 0.5, rotation as rotate_layer.weight), batch 4, 6 steps wrapping over 12 examples, "
-                     "temperature 4 -> 1 linearly; trains the rotation's original and the boundary.",
+                     "boundary 0.43, rotation as rotate_layer.weight), batch 4, 6 steps wrapping over 12 examples, "
+                     "temperature 4 -> 1 linearly; trains the rotation's original and the boundary. (With beta*n an "
+                     "integer the mask is symmetric, m_j = m_(beta*n - j), and the gradient of the rotation between "
+                     "two such coordinates is exactly zero, which Adam would turn into rounding noise.)",
                      ["cvene align", "Adam", "BoundlessRotatedSpaceIntervention", "--temperature", "wrap-around"],
-                     gen, cfg, params, reps, {0: {"temperature": 50.0}}, data, "adam", 0.001, 4, 6, (4.0, 1.0))
+                     gen, cfg, params, reps, {0: {"boundary": 0.43, "temperature": 50.0}}, data, "adam", 0.001, 4, 6,
+                     (4.0, 1.0))
 
     gen = torch.Generator().manual_seed(1013)
     cfg, params = make_model(gen, 8, 2, "tanh")
