@@ -1,6 +1,7 @@
 /* vn_iv_model.c — the intervenable model: parameters, the forward pass with
  * getter and setter hooks, and per-example unit locations and subspaces. */
 #include "vn_iv_model.h"
+#include "vn_iv_type_internal.h"
 #include "vn_iv_units.h"
 #include "vn_kernels.h"
 #include "vn_ops.h"
@@ -172,7 +173,7 @@ bool vn_iv_model_has_temperature(const vn_iv_model *m) {
 }
 
 vn_status vn_iv_model_set_temperature(vn_iv_model *m, double t) {
-    if (!(t == t) || t == 0 || t - t != 0) return VN_EINVAL;
+    if (!ivt_temperature_ok(t)) return VN_EINVAL;
     for (size_t i = 0; i < m->config.count; i++)
         if (m->units[i].params && m->units[i].params->temperature)
             m->units[i].params->temperature->value.data[0] = (vn_real)t;
@@ -418,14 +419,26 @@ static vn_status check_tensor(vn_context *ctx, const vn_node *x, size_t g, size_
     return VN_OK;
 }
 
-/* Runs the MLP on x with the model's hook in the given phase. */
+/* Runs the MLP on x with the model's hook in the given phase. A source run
+ * stops after the last layer where its group collects (nothing later can
+ * reach the counterfactual) and returns that layer's output; the base run
+ * returns the logits. */
 static vn_node *run(vn_iv_model *m, vn_context *ctx, pass_state *ps, int phase, size_t group, vn_node *x) {
     m->phase = phase;
     m->phase_group = group;
     vn_mlp_set_hook(m->mlp, hook, ps);
-    vn_node *logits = vn_mlp_forward(m->mlp, ctx, x);
+    vn_node *out;
+    if (phase == PHASE_SOURCE) {
+        int64_t last = 0;
+        for (size_t i = 0; i < m->config.count; i++)
+            if (m->units[i].applies && m->units[i].group == group && m->units[i].rep->layer > last)
+                last = m->units[i].rep->layer;
+        out = vn_mlp_forward_blocks(m->mlp, ctx, x, last);
+    } else {
+        out = vn_mlp_forward(m->mlp, ctx, x);
+    }
     m->phase = PHASE_NONE;
-    return logits;
+    return out;
 }
 
 vn_status vn_iv_forward(vn_iv_model *m, vn_context *ctx, const vn_iv_inputs *in, vn_iv_outputs *out) {

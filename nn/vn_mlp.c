@@ -388,13 +388,14 @@ static vn_node *dropout_site(const vn_mlp *m, vn_context *ctx, vn_node *x, uint6
     return vn_dropout(ctx, x, m->config.pdrop, true, pass_seed, site);
 }
 
-vn_node *vn_mlp_forward(vn_mlp *m, vn_context *ctx, vn_node *x) {
+/* Input dropout and blocks 0 .. n_blocks−1 with their hooks; NULL on error. */
+static vn_node *forward_blocks(vn_mlp *m, vn_context *ctx, vn_node *x, size_t n_blocks) {
     if (ctx->status != VN_OK) return NULL;
     if (!m || !x) {
         vn_context_fail(ctx, VN_EINVAL, "mlp forward: NULL %s", m ? "inputs_embeds" : "model");
         return NULL;
     }
-    size_t h = (size_t)m->config.h_dim, layers = (size_t)m->config.n_layer;
+    size_t h = (size_t)m->config.h_dim;
     const vn_tensor *in = &x->value;
     if ((in->ndim != 2 && in->ndim != 3) || in->shape[in->ndim - 1] != h) {
         char got[64];
@@ -404,10 +405,9 @@ vn_node *vn_mlp_forward(vn_mlp *m, vn_context *ctx, vn_node *x) {
     }
     uint64_t pass_seed = 0;
     if (m->training) pass_seed = vn_nn_dropout_seed(m->dropout_seed, m->dropout_pass++);
-    const char *outer_scope = ctx->scope;
     vn_context_set_scope(ctx, m->scopes[0]);
     x = dropout_site(m, ctx, x, pass_seed, 0);
-    for (size_t l = 0; l < layers; l++) {
+    for (size_t l = 0; l < n_blocks; l++) {
         vn_context_set_scope(ctx, m->scopes[l + 1]);
         x = HOOK(m, ctx, VN_NN_BLOCK_INPUT, l, x);
         vn_node *a = vn_nn_activation(ctx, m->activation,
@@ -416,12 +416,34 @@ vn_node *vn_mlp_forward(vn_mlp *m, vn_context *ctx, vn_node *x) {
         x = dropout_site(m, ctx, a, pass_seed, l + 1);
         x = HOOK(m, ctx, VN_NN_BLOCK_OUTPUT, l, x);
     }
-    vn_context_set_scope(ctx, m->scopes[layers + 1]);
-    vn_node *logits = vn_nn_linear(ctx, x, m->score.weight, m->score.bias);
+    return x;
+}
+
+vn_node *vn_mlp_forward(vn_mlp *m, vn_context *ctx, vn_node *x) {
+    const char *outer_scope = ctx->scope;
+    x = forward_blocks(m, ctx, x, m ? (size_t)m->config.n_layer : 0);
+    vn_node *logits = NULL;
+    if (x) {
+        vn_context_set_scope(ctx, m->scopes[m->config.n_layer + 1]);
+        logits = vn_nn_linear(ctx, x, m->score.weight, m->score.bias);
+    }
     if (logits && m->config.squeeze_output && logits->value.ndim == 3 && logits->value.shape[1] == 1) {
         size_t shape[2] = {logits->value.shape[0], logits->value.shape[2]};
         logits = vn_reshape(ctx, logits, 2, shape);
     }
     vn_context_set_scope(ctx, outer_scope);
     return logits;
+}
+
+vn_node *vn_mlp_forward_blocks(vn_mlp *m, vn_context *ctx, vn_node *x, int64_t last_layer) {
+    if (ctx->status != VN_OK) return NULL;
+    if (m && (last_layer < 0 || last_layer >= m->config.n_layer)) {
+        vn_context_fail(ctx, VN_ERANGE, "mlp forward: layer %lld outside the model's %lld layers",
+                        (long long)last_layer, (long long)m->config.n_layer);
+        return NULL;
+    }
+    const char *outer_scope = ctx->scope;
+    x = forward_blocks(m, ctx, x, (size_t)last_layer + 1);
+    vn_context_set_scope(ctx, outer_scope);
+    return x;
 }

@@ -255,6 +255,14 @@ uint64_t vn_nn_dropout_seed(uint64_t seed, uint64_t pass);
  * return. Allocates the pass's nodes in ctx. NULL with the error on ctx. */
 vn_node *vn_mlp_forward(vn_mlp *model, vn_context *ctx, vn_node *inputs_embeds);
 
+/* The first blocks only: the same pass as vn_mlp_forward (dropout, hooks)
+ * through block `last_layer` (0 ≤ last_layer < n_layer), returning that
+ * block's output (after its block_output hook) and making no node after it.
+ * A run that only needs an activation at layer l (an intervention's source
+ * run) stops there. VN_ERANGE for a layer outside the model. */
+vn_node *vn_mlp_forward_blocks(vn_mlp *model, vn_context *ctx, vn_node *inputs_embeds,
+                               int64_t last_layer);
+
 /* pyvene's loss: the config's problem_type, or when NONE the inferred one
  * (vn_problem_type_infer on num_classes and the kind of labels), which is
  * then stored in model->config.problem_type as pyvene stores it. Then

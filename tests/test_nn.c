@@ -616,6 +616,36 @@ START_TEST(hooks_called_in_order_with_the_site_values) {
 }
 END_TEST
 
+START_TEST(forward_blocks_stops_early) {
+    vn_rng rng;
+    vn_rng_seed(&rng, 9, 0);
+    vn_mlp_config c = small_config(6, 3, 4, "relu", 0.0);
+    vn_mlp m;
+    CHECK_CTX(vn_mlp_init(&m, &ctx, &c, &rng) == VN_OK);
+    vn_mlp_set_training(&m, false);
+    size_t xs[3] = {2, 1, 6};
+    vn_node *x = random_leaf(&rng, 3, xs, VN_NODE_INPUT, -2, 2);
+    recorder rec = {0};
+    vn_mlp_set_hook(&m, record_hook, &rec);
+    CHECK_CTX(vn_mlp_forward(&m, &ctx, x) != NULL);
+    vn_node *full_layer1 = rec.nodes[3 * 1 + 2];
+    rec = (recorder){0};
+    int before = ctx.n_nodes;
+    vn_node *partial = vn_mlp_forward_blocks(&m, &ctx, x, 1);
+    CHECK_CTX(partial != NULL);
+    ck_assert(same_values(partial, full_layer1));
+    ck_assert_int_eq(rec.count, 6); /* two layers' sites, nothing after */
+    ck_assert_int_eq(ctx.n_nodes - before, 6); /* matmul, bias, relu for each of 2 blocks */
+    vn_mlp_set_hook(&m, NULL, NULL);
+    ck_assert_ptr_null(vn_mlp_forward_blocks(&m, &ctx, x, 3));
+    ck_assert_int_eq(vn_context_status(&ctx), VN_ERANGE);
+    vn_context_clear_error(&ctx);
+    ck_assert_ptr_null(vn_mlp_forward_blocks(&m, &ctx, x, -1));
+    ck_assert_int_eq(vn_context_status(&ctx), VN_ERANGE);
+    vn_context_clear_error(&ctx);
+}
+END_TEST
+
 START_TEST(forward_shapes_and_errors) {
     vn_rng rng;
     vn_rng_seed(&rng, 8, 0);
@@ -1253,6 +1283,7 @@ int main(void) {
     tcase_add_test(tc, dropout_only_in_training);
     tcase_add_test(tc, hooks_called_in_order_with_the_site_values);
     tcase_add_test(tc, forward_shapes_and_errors);
+    tcase_add_test(tc, forward_blocks_stops_early);
     tcase_add_test(tc, activation_and_component_names);
     tcase_add_test(tc, config_defaults_and_validation);
     tcase_add_test(tc, losses_match_pytorch);
