@@ -6,8 +6,8 @@
  *      hop around a focus) and fold single-use constants;
  *   2. place every drawn node: its run (by data flow from the runs' input
  *      leaves) and its cluster (run × scope);
- *   3. write the clusters and their nodes in index order, then the edges,
- *      then the legend.
+ *   3. write the graph's label (title and legend), the clusters and their
+ *      nodes in index order, then the edges.
  * Quoted strings go through one escaper, which knows Graphviz's two levels
  * of quoting: the DOT string (only \" is special to the lexer) and the
  * record label inside it ({ } | < > and spaces are structure; a backslash
@@ -201,10 +201,11 @@ static int utf8_length(const unsigned char *s) {
 }
 
 /* Writes user text inside a quoted string. In a record field, { } | < >
- * are escaped, and a space that Graphviz would drop (at the start or end of
- * the field, or after another space) becomes a hard space "\ ". Everywhere:
- * " and backslash are escaped, a newline becomes the line break \n, other
- * control bytes and invalid UTF-8 become '?'. */
+ * are escaped, and a space that Graphviz would drop becomes a hard space
+ * "\ " (after another space, or at the end of the field) or, at the start
+ * of the field, where Graphviz drops hard spaces too, a no-break space
+ * (U+00A0). Everywhere: " and backslash are escaped, a newline becomes the
+ * line break \n, other control bytes and invalid UTF-8 become '?'. */
 static void q_text(dot *d, const char *text, bool record) {
     const unsigned char *s = (const unsigned char *)(text ? text : "");
     char buf[256];
@@ -243,7 +244,11 @@ static void q_text(dot *d, const char *text, bool record) {
             buf[n++] = '\\';
             buf[n++] = (char)c;
             s++;
-        } else if (record && c == ' ' && (at_start || after_space || s[1] == '\0' || s[1] == '\n')) {
+        } else if (record && c == ' ' && at_start) {
+            buf[n++] = (char)0xc2;
+            buf[n++] = (char)0xa0;
+            s++;
+        } else if (record && c == ' ' && (after_space || s[1] == '\0')) {
             buf[n++] = '\\';
             buf[n++] = ' ';
             s++;
@@ -251,8 +256,8 @@ static void q_text(dot *d, const char *text, bool record) {
             buf[n++] = (char)c;
             s++;
         }
-        after_space = c == ' ';
-        at_start = c == '\n';
+        after_space = c == ' ' && !at_start;
+        at_start = at_start && c == ' ';
     }
     if (n) {
         put(d, buf, n);
@@ -352,7 +357,7 @@ static bool has_grad(const vn_node *node) {
 
 /* One record field separator, and the row of a folded constant. */
 static void write_folded_row(dot *d, int slot, const vn_node *c) {
-    char buf[160], shape[64];
+    char buf[320], shape[64];
     q_raw(d, "|");
     vn_format(buf, sizeof buf, "in %d: ", slot);
     q_raw(d, buf);
@@ -370,9 +375,8 @@ static void write_folded_row(dot *d, int slot, const vn_node *c) {
 static void write_node(dot *d, int i, const char *indent) {
     const vn_node *node = d->node[i];
     role r = node_role(node);
-    d->roles |= 1u << r;
     bool lr = (d->o->flags & VN_DOT_LEFT_RIGHT) != 0;
-    char buf[200], shape[64];
+    char buf[320], shape[64];
     putf(d, "%sn%d [label=", indent, i);
     q_open(d);
     if (!lr) q_raw(d, "{");
@@ -435,7 +439,7 @@ static void write_cluster(dot *d, int c, const char *indent) {
     else
         putf(d, "; style=\"rounded,dashed\"; color=\"#9e9e9e\"; fillcolor=none; penwidth=1;\n");
     char inner[16];
-    vn_format(inner, sizeof inner, "%s    ", indent);
+    vn_format(inner, sizeof inner, "%s  ", indent);
     write_nodes_at(d, cl->run, c, inner);
     putf(d, "%s}\n", indent);
 }
@@ -458,29 +462,67 @@ static void write_run_label(dot *d, int r) {
     q_close(d);
 }
 
-/* One node: a table of the roles drawn (generated text only, so an
- * HTML-like label needs no escaping). */
-static void write_legend(dot *d) {
-    bool lr = (d->o->flags & VN_DOT_LEFT_RIGHT) != 0;
-    const char *sep = lr ? "</tr><tr>" : "";
-    puts_(d, "  legend [shape=plaintext, style=\"\", margin=0, fontsize=9, label=<<table border=\"0\" "
-             "cellspacing=\"4\" cellpadding=\"3\"><tr><td><font color=\"#606060\">legend</font></td>");
-    for (int r = 0; r < ROLE_COUNT; r++) {
-        if (!(d->roles & (1u << r))) continue;
-        const role_look *look = &LOOKS[r];
-        bool dashed = r == ROLE_FROZEN || r == ROLE_LEAF;
-        bool thick = r == ROLE_INTERVENTION || r == ROLE_LOSS;
-        putf(d, "%s<td border=\"%d\" style=\"rounded%s\" bgcolor=\"%s\" color=\"%s\">%s</td>", sep,
-             thick ? 2 : 1, dashed ? ",dashed" : "", look->fill, look->border, look->legend);
+/* Writes user text inside an HTML-like label: & < > " become entities, a
+ * newline a left-aligned line break, control bytes and invalid UTF-8 '?'. */
+static void h_text(dot *d, const char *text) {
+    const unsigned char *s = (const unsigned char *)(text ? text : "");
+    while (*s) {
+        int len = utf8_length(s);
+        const char *rep = NULL;
+        char one[2] = {(char)*s, '\0'};
+        if (len == 0) rep = "?", len = 1;
+        else if (*s == '&') rep = "&amp;";
+        else if (*s == '<') rep = "&lt;";
+        else if (*s == '>') rep = "&gt;";
+        else if (*s == '"') rep = "&quot;";
+        else if (*s == '\n') rep = "<br align=\"left\"/>";
+        else if (*s < 0x20 || *s == 0x7f) rep = "?";
+        else if (len == 1) rep = one;
+        if (rep) puts_(d, rep);
+        else put(d, (const char *)s, (size_t)len);
+        s += len;
     }
-    if (d->splice_edges)
-        putf(d, "%s<td><font color=\"#d94801\">&#8594;</font> from another run</td>", sep);
-    if (d->grad_edges) putf(d, "%s<td><font color=\"#cb181d\">&#8592;</font> gradient flows back</td>", sep);
-    puts_(d, "</tr></table>>];\n");
+}
+
+/* How an edge is drawn: along a gradient, from another run, or plainly. */
+typedef enum edge_kind { EDGE_PLAIN, EDGE_GRAD, EDGE_SPLICE } edge_kind;
+
+static edge_kind edge_of(const dot *d, int j, int k) {
+    const vn_node *node = d->node[j], *in = node->inputs[k];
+    int from_run = d->run[in->index], to_run = d->run[j];
+    if ((d->o->flags & VN_DOT_GRADS) && node->grad.data && vn_node_requires_grad(node) &&
+        vn_node_requires_grad(in))
+        return EDGE_GRAD;
+    if (from_run >= 0 && to_run >= 0 && from_run != to_run) return EDGE_SPLICE;
+    return EDGE_PLAIN;
+}
+
+/* The graph's label: the title, then a legend of the roles and edges
+ * drawn. An HTML-like label, so the legend takes no room in the layout. */
+static void write_graph_label(dot *d) {
+    bool legend = (d->o->flags & VN_DOT_LEGEND) && d->roles;
+    if (!d->o->title && !legend) return;
+    puts_(d, "  label=<<table border=\"0\" cellspacing=\"2\" cellpadding=\"0\">");
+    if (d->o->title) {
+        puts_(d, "<tr><td align=\"left\" balign=\"left\"><font point-size=\"13\">");
+        h_text(d, d->o->title);
+        puts_(d, "</font></td></tr>");
+    }
+    if (legend) {
+        /* One line of coloured swatches: cells would stretch to the title's width. */
+        puts_(d, "<tr><td align=\"left\"><font point-size=\"10\"><font color=\"#606060\">legend:</font>");
+        for (int r = 0; r < ROLE_COUNT; r++) {
+            if (!(d->roles & (1u << r))) continue;
+            putf(d, " &#160; <font color=\"%s\">&#9632;</font> %s", LOOKS[r].border, LOOKS[r].legend);
+        }
+        if (d->splice_edges) puts_(d, " &#160; <font color=\"#d94801\">&#10230;</font> from another run");
+        if (d->grad_edges) puts_(d, " &#160; <font color=\"#cb181d\">&#10229;</font> gradient flows back");
+        puts_(d, "</font></td></tr>");
+    }
+    puts_(d, "</table>>;\n");
 }
 
 static void write_edges(dot *d) {
-    bool grads = (d->o->flags & VN_DOT_GRADS) != 0;
     for (int j = 0; j < d->n; j++) {
         if (!drawn(d, j)) continue;
         const vn_node *node = d->node[j];
@@ -488,20 +530,15 @@ static void write_edges(dot *d) {
             int i = node->inputs[k]->index;
             if (!drawn(d, i)) continue;
             putf(d, "  n%d -> n%d", i, j);
-            char attrs[160] = "";
-            size_t len = 0;
-            int from_run = d->run[i], to_run = d->run[j];
-            if (grads && vn_node_requires_grad(node) && vn_node_requires_grad(node->inputs[k]) &&
-                node->grad.data) {
-                len += vn_format(attrs + len, sizeof attrs - len, "color=\"#cb181d\", penwidth=1.6");
-                d->grad_edges = true;
-            } else if (from_run >= 0 && to_run >= 0 && from_run != to_run) {
-                len += vn_format(attrs + len, sizeof attrs - len, "color=\"#d94801\", penwidth=2.2");
-                d->splice_edges = true;
+            edge_kind kind = edge_of(d, j, k);
+            const char *look = kind == EDGE_GRAD ? "color=\"#cb181d\", penwidth=1.6"
+                             : kind == EDGE_SPLICE ? "color=\"#d94801\", penwidth=2.2" : NULL;
+            bool slot = node->n_inputs > 1;
+            if (look || slot) {
+                putf(d, " [%s%s", look ? look : "", look && slot ? ", " : "");
+                if (slot) putf(d, "headlabel=\"%d\"", k);
+                puts_(d, "]");
             }
-            if (node->n_inputs > 1 && node->op)
-                len += vn_format(attrs + len, sizeof attrs - len, "%sheadlabel=\"%d\"", len ? ", " : "", k);
-            if (len) putf(d, " [%s]", attrs);
             puts_(d, ";\n");
         }
     }
@@ -509,16 +546,21 @@ static void write_edges(dot *d) {
 
 static void write_graph(dot *d) {
     bool lr = (d->o->flags & VN_DOT_LEFT_RIGHT) != 0;
+    /* What the legend lists. */
+    for (int j = 0; j < d->n; j++) {
+        if (!drawn(d, j)) continue;
+        d->roles |= 1u << node_role(d->node[j]);
+        for (int k = 0; k < d->node[j]->n_inputs; k++) {
+            if (!drawn(d, d->node[j]->inputs[k]->index)) continue;
+            edge_kind kind = edge_of(d, j, k);
+            d->grad_edges |= kind == EDGE_GRAD;
+            d->splice_edges |= kind == EDGE_SPLICE;
+        }
+    }
     puts_(d, "digraph cvene {\n");
     putf(d, "  graph [rankdir=%s, newrank=true, fontname=\"Helvetica\", fontsize=11, nodesep=0.25, "
-            "ranksep=0.3, labeljust=l, labelloc=t", lr ? "LR" : "TB");
-    if (d->o->title) {
-        puts_(d, ", label=");
-        q_open(d);
-        q_text(d, d->o->title, false);
-        q_close(d);
-    }
-    puts_(d, "];\n");
+            "ranksep=0.3, labeljust=l, labelloc=t];\n", lr ? "LR" : "TB");
+    write_graph_label(d);
     puts_(d, "  node [shape=record, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10, "
              "height=0.25, margin=\"0.08,0.03\"];\n"
              "  edge [color=\"#7a7a7a\", arrowsize=0.6, fontname=\"Helvetica\", fontsize=8, "
@@ -542,7 +584,6 @@ static void write_graph(dot *d) {
         puts_(d, "  }\n");
     }
     write_edges(d);
-    if (d->o->flags & VN_DOT_LEGEND) write_legend(d);
     puts_(d, "}\n");
 }
 
@@ -679,7 +720,7 @@ static vn_status draw(vn_context *ctx, int from, const vn_node *root, const vn_n
         if (d.run[i] >= 0 || !d.node[i]->op) continue;
         for (int k = 0; k < d.node[i]->n_inputs && d.run[i] < 0; k++) d.run[i] = d.run[d.node[i]->inputs[k]->index];
     }
-    if ((options->flags & VN_DOT_FOLD_CONSTANTS) && from == FROM_ROOT && !options->focus) {
+    if ((options->flags & VN_DOT_FOLD_CONSTANTS) && (from == FROM_LIST || !options->focus)) {
         for (int i = 0; i < d.n; i++) {
             const vn_node *node = d.node[i];
             if (d.mark[i] && !node->op && (node->flags & VN_NODE_CONST) && d.uses[i] == 1 && node != root &&

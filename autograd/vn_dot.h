@@ -24,13 +24,18 @@
  *                found by data flow: a run's input leaf starts it, and an op
  *                belongs to the run of its first input that has one (an
  *                intervention's first input is the base, so it sits in the
- *                base run, fed by an edge from the source run). Op nodes
- *                outside every run join the run of the nodes sharing their
- *                scope; leaves without a scope sit in the cluster of their
- *                consumers when they all share one.
+ *                base run, fed by a thick orange edge from the source run).
+ *                Op nodes outside every run (a rotation computed from its
+ *                parameters) join the run of the nodes sharing their scope.
+ *                Other leaves sit in the run their consumers share (else at
+ *                the top), and inside an intervention's cluster when all
+ *                their consumers are there; layer parameters stay beside
+ *                their layer's cluster, so layers stack instead of
+ *                staggering.
  *   Constants    a constant leaf (mask, scalar) with a single consumer is
- *                folded into its consumer's record as one extra row; one with
- *                several consumers is drawn small.
+ *                folded into its consumer's record as one extra row ("in 2:
+ *                const (1, 32)"); one with several consumers is drawn small.
+ *   Title        options->title and the legend form the graph's label.
  *
  * Modes, chosen by the options:
  *   forward      vn_dot_defaults(): structure, shapes, roles, clusters;
@@ -93,7 +98,8 @@ vn_status vn_dot_write(vn_context *ctx, const vn_node *root, const vn_dot_option
                        vn_write_fn write, void *user);
 
 /* As vn_dot_write, drawing exactly the given nodes (in any order; repeats
- * are ignored) and the edges between them. options->focus is ignored. */
+ * are ignored) and the edges between them (constants with one consumer
+ * among them folded as usual). options->focus is ignored. */
 vn_status vn_dot_write_nodes(vn_context *ctx, const vn_node *const *nodes, size_t count,
                              const vn_dot_options *options, vn_write_fn write, void *user);
 

@@ -196,7 +196,9 @@ vn_node *vn_apply(vn_context *ctx, const vn_op *op, vn_node *const *inputs, int 
         if (ctx->status == VN_OK) vn_context_fail(ctx, VN_ESHAPE, "%s: invalid inputs", op->name);
         return NULL;
     }
-    node->value.data = vn_arena_calloc(ctx->arena, node->value.numel * sizeof(vn_real), 0);
+    size_t value_bytes = node->value.numel * sizeof(vn_real);
+    node->value.data = op->overwrites ? vn_arena_alloc(ctx->arena, value_bytes, 0)
+                                      : vn_arena_calloc(ctx->arena, value_bytes, 0);
     if (!node->value.data) {
         vn_context_fail(ctx, VN_ENOMEM, "%s: out of arena memory for the output", op->name);
         return NULL;

@@ -105,6 +105,8 @@ struct vn_op {
     vn_status (*backward)(vn_context *ctx, vn_node *out);
     vn_node *(*example)(vn_context *ctx, const vn_op *op, int index, vn_rng *rng);
     vn_op_role role;
+    bool overwrites;       /* forward writes every element of the output, so
+                              vn_apply need not zero it first */
     const void *data;      /* family-specific constants (unary math, ...) */
     const char *summary;   /* one line for --help and tables: "y = a + b" */
 };

@@ -28,30 +28,29 @@ static vn_status binary_backward(vn_context *ctx, vn_node *out) {
     const vn_real *g = out->grad.data, *a = vn_input_value(out, 0), *b = vn_input_value(out, 1);
     vn_real *da = vn_input_grad(out, 0), *db = vn_input_grad(out, 1);
     size_t n = out->value.numel, bn = out->inputs[1]->value.numel;
-    for (size_t base = 0; base < n; base += bn) {
-        const vn_real *gi = g + base, *ai = a + base;
-        vn_real *dai = da ? da + base : NULL;
-        for (size_t j = 0; j < bn; j++) {
-            switch (info->kind) {
-            case VN_BINARY_ADD: /* dA = G, dB = Σ G */
-                if (dai) dai[j] += gi[j];
-                if (db) db[j] += gi[j];
-                break;
-            case VN_BINARY_SUB: /* dA = G, dB = −Σ G */
-                if (dai) dai[j] += gi[j];
-                if (db) db[j] -= gi[j];
-                break;
-            case VN_BINARY_MUL: /* dA = G ⊙ B, dB = Σ G ⊙ A */
-                if (dai) dai[j] += gi[j] * b[j];
-                if (db) db[j] += gi[j] * ai[j];
-                break;
-            case VN_BINARY_DIV: /* dA = G ⊘ B, dB = −Σ G ⊙ A ⊘ B² */
-                if (dai) dai[j] += gi[j] / b[j];
-                if (db) db[j] -= gi[j] * ai[j] / (b[j] * b[j]);
-                break;
-            case VN_BINARY_COUNT: VN_ASSERT(0); break;
-            }
-        }
+    /* One loop per kind and operand, so each inner loop is branch-free. */
+    switch (info->kind) {
+    case VN_BINARY_ADD: /* dA = G, dB = Σ G */
+    case VN_BINARY_SUB: /* dA = G, dB = −Σ G */
+        if (da) vn_axpy(da, g, n, 1);
+        if (db && info->kind == VN_BINARY_ADD) vn_reduce_broadcast(db, g, n, bn);
+        if (db && info->kind == VN_BINARY_SUB)
+            for (size_t base = 0; base < n; base += bn)
+                for (size_t j = 0; j < bn; j++) db[j] -= g[base + j];
+        break;
+    case VN_BINARY_MUL: /* dA = G ⊙ B, dB = Σ G ⊙ A */
+        for (size_t base = 0; da && base < n; base += bn)
+            for (size_t j = 0; j < bn; j++) da[base + j] += g[base + j] * b[j];
+        for (size_t base = 0; db && base < n; base += bn)
+            for (size_t j = 0; j < bn; j++) db[j] += g[base + j] * a[base + j];
+        break;
+    case VN_BINARY_DIV: /* dA = G ⊘ B, dB = −Σ G ⊙ A ⊘ B² */
+        for (size_t base = 0; da && base < n; base += bn)
+            for (size_t j = 0; j < bn; j++) da[base + j] += g[base + j] / b[j];
+        for (size_t base = 0; db && base < n; base += bn)
+            for (size_t j = 0; j < bn; j++) db[j] -= g[base + j] * a[base + j] / (b[j] * b[j]);
+        break;
+    case VN_BINARY_COUNT: VN_ASSERT(0); break;
     }
     return VN_OK;
 }
@@ -75,7 +74,7 @@ static vn_node *binary_example(vn_context *ctx, const vn_op *op, int index, vn_r
     const vn_op var = {.name = opname, .min_inputs = 2, .max_inputs = 2,                    \
                        .infer = binary_infer, .forward = binary_forward,                   \
                        .backward = binary_backward, .example = binary_example,             \
-                       .data = &var##_info, .summary = text}
+                       .overwrites = true, .data = &var##_info, .summary = text}
 
 BINARY_OP(vn_op_add, "add", VN_BINARY_ADD, -2, 2, "y = a + b (b broadcasts)");
 BINARY_OP(vn_op_sub, "sub", VN_BINARY_SUB, -2, 2, "y = a - b (b broadcasts)");
@@ -175,6 +174,7 @@ static vn_node *matmul_example(vn_context *ctx, const vn_op *op, int index, vn_r
 const vn_op vn_op_matmul = {.name = "matmul", .min_inputs = 2, .max_inputs = 2,
                             .infer = matmul_infer, .forward = matmul_forward,
                             .backward = matmul_backward, .example = matmul_example,
+                            .overwrites = true,
                             .summary = "Y = op(A) . op(B), either operand transposed"};
 
 vn_node *vn_matmul(vn_context *ctx, vn_node *a, vn_node *b, bool trans_a, bool trans_b) {

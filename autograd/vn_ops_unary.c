@@ -19,21 +19,22 @@ static vn_status unary_infer(vn_context *ctx, vn_node *out) {
     return vn_infer_like(ctx, out, &out->inputs[0]->value);
 }
 
-static void unary_forward(vn_node *out) {
-    const unary_info *info = out->op->data;
-    const vn_real *x = vn_input_value(out, 0);
-    vn_real p = (vn_real)out->attrs.f[0];
-    for (size_t i = 0; i < out->value.numel; i++) out->value.data[i] = info->f(x[i], p);
-}
-
-static vn_status unary_backward(vn_context *ctx, vn_node *out) {
-    (void)ctx; /* dX = G ⊙ f'(X) */
-    const unary_info *info = out->op->data;
-    const vn_real *x = vn_input_value(out, 0), *y = out->value.data, *g = out->grad.data;
-    vn_real *dx = vn_input_grad(out, 0), p = (vn_real)out->attrs.f[0];
-    for (size_t i = 0; i < out->value.numel; i++) dx[i] += g[i] * info->df(x[i], y[i], p);
-    return VN_OK;
-}
+/* The family's loops. Each op instantiates them with its own f and df (see
+ * UNARY_OP), so the scalar functions inline into the loop instead of being
+ * called through a pointer per element. */
+#define UNARY_LOOPS(var, f_, df_)                                                             \
+    static void var##_forward(vn_node *out) {                                                 \
+        const vn_real *x = vn_input_value(out, 0);                                            \
+        vn_real *y = out->value.data, p = (vn_real)out->attrs.f[0];                            \
+        for (size_t i = 0, n = out->value.numel; i < n; i++) y[i] = f_(x[i], p);              \
+    }                                                                                         \
+    static vn_status var##_backward(vn_context *ctx, vn_node *out) {                          \
+        (void)ctx; /* dX = G ⊙ f'(X) */                                                       \
+        const vn_real *x = vn_input_value(out, 0), *y = out->value.data, *g = out->grad.data; \
+        vn_real *dx = vn_input_grad(out, 0), p = (vn_real)out->attrs.f[0];                    \
+        for (size_t i = 0, n = out->value.numel; i < n; i++) dx[i] += g[i] * df_(x[i], y[i], p); \
+        return VN_OK;                                                                         \
+    }
 
 static vn_node *unary_apply(vn_context *ctx, const vn_op *op, vn_node *x, double p) {
     vn_attrs attrs = {0};
@@ -59,11 +60,12 @@ static vn_node *unary_example(vn_context *ctx, const vn_op *op, int index, vn_rn
 }
 
 #define UNARY_OP(var, opname, text, f_, df_, low_, high_, n_kinks_, ...)                  \
+    UNARY_LOOPS(var, f_, df_)                                                               \
     static const unary_info var##_info = {f_, df_, low_, high_, {__VA_ARGS__}, n_kinks_}; \
     const vn_op var = {.name = opname, .min_inputs = 1, .max_inputs = 1,                    \
-                       .infer = unary_infer, .forward = unary_forward,                     \
-                       .backward = unary_backward, .example = unary_example,               \
-                       .data = &var##_info, .summary = text}
+                       .infer = unary_infer, .forward = var##_forward,                     \
+                       .backward = var##_backward, .example = unary_example,               \
+                       .overwrites = true, .data = &var##_info, .summary = text}
 
 /* ---- the functions ---------------------------------------------------------- */
 
@@ -86,9 +88,13 @@ static vn_real gelu_f(vn_real x, vn_real p) {
     (void)p;
     return (vn_real)0.5 * x * (1 + vn_erf(x * (vn_real)SQRT1_2));
 }
+/* Φ(x) is read back from the forward's y = x·Φ(x) (the same Φ the forward
+ * used, without a second erf); near 0, where y/x would lose digits to
+ * underflow, Φ(x) = ½ to working precision. */
 static vn_real gelu_df(vn_real x, vn_real y, vn_real p) {
-    (void)y, (void)p;
-    vn_real cdf = (vn_real)0.5 * (1 + vn_erf(x * (vn_real)SQRT1_2));
+    (void)p;
+    vn_real ax = x < 0 ? -x : x;
+    vn_real cdf = ax >= (vn_real)0x1p-40 ? y / x : (vn_real)0.5;
     return cdf + x * (vn_real)INV_SQRT_2PI * vn_exp((vn_real)-0.5 * x * x);
 }
 UNARY_OP(vn_op_gelu, "gelu", "y = x * Phi(x) (erf)", gelu_f, gelu_df, -3, 3, 0, 0);
@@ -233,6 +239,7 @@ static vn_node *dropout_example(vn_context *ctx, const vn_op *op, int index, vn_
 const vn_op vn_op_dropout = {.name = "dropout", .min_inputs = 1, .max_inputs = 1,
                              .infer = dropout_infer, .forward = dropout_forward,
                              .backward = dropout_backward, .example = dropout_example,
+                             .overwrites = true,
                              .summary = "y = x * mask / (1 - p) in training, x otherwise"};
 
 vn_node *vn_dropout(vn_context *ctx, vn_node *x, double p, bool training, uint64_t seed,

@@ -1,26 +1,12 @@
 /* vn_iv_io.c — intervention tensors and data files (see vn_iv_io.h). */
 #include "vn_iv_io.h"
+#include "vn_iv_type_internal.h"
 #include "vn_json.h"
 #include "vn_kernels.h"
+#include "vn_model_dir.h"
 #include "vn_safetensors.h"
 
 #define LINK_TOL 1e-5   /* linked copies and weight-vs-parametrisation agreement */
-
-static vn_status report(char *err, size_t size, vn_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-
-static vn_status report(char *err, size_t size, vn_status status, const char *fmt, ...) {
-    if (err && size) {
-        va_list args;
-        va_start(args, fmt);
-        vn_vformat(err, size, fmt, args);
-        va_end(args);
-    }
-    return status;
-}
 
 /* Rewinds ctx to `mark` but keeps an error recorded since (a rewind clears
  * it), prefixed with `prefix` when given. */
@@ -34,6 +20,16 @@ static vn_status finish(vn_context *ctx, vn_context_mark mark, const char *prefi
         else vn_context_fail(ctx, status, "%s", message);
     }
     return status;
+}
+
+/* "(2, 3)" for any number of dimensions (safetensors entries may have more
+ * than a vn_tensor holds); returns buf. */
+static const char *dims_string(const size_t *dims, int ndim, char *buf, size_t size) {
+    size_t used = vn_format(buf, size, "(");
+    for (int d = 0; d < ndim && used < size; d++)
+        used += vn_format(buf + used, size - used, "%s%zu", d ? ", " : "", dims[d]);
+    if (used < size) vn_format(buf + used, size - used, ")");
+    return buf;
 }
 
 /* ---- saving ---------------------------------------------------------------------------- */
@@ -73,23 +69,23 @@ vn_status vn_iv_save_tensors(const vn_iv_model *m, vn_context *ctx, vn_write_fn 
             vn_real *weight = vn_context_scratch(ctx, r->n * r->m * sizeof *weight);
             if (!weight || vn_iv_rotation_compute(r, ctx, weight) != VN_OK) break;
             vn_tensor_wrap(&shapes[n], weight, 2, shape);
-            items[n] = vn_safetensors_item_real(tensor_name(ctx, u->key, ROT_WEIGHT), &shapes[n], VN_ST_F32);
+            items[n] = vn_safetensors_item_real(tensor_name(ctx, u->key, ROT_WEIGHT), &shapes[n], VN_ST_REAL);
             n++;
             items[n] = vn_safetensors_item_real(tensor_name(ctx, u->key, ROT_ORIGINAL), &r->original->value,
-                                                VN_ST_F32);
+                                                VN_ST_REAL);
             n++;
-            items[n] = vn_safetensors_item_real(tensor_name(ctx, u->key, ROT_BASE), &r->base->value, VN_ST_F32);
+            items[n] = vn_safetensors_item_real(tensor_name(ctx, u->key, ROT_BASE), &r->base->value, VN_ST_REAL);
             n++;
         }
         if (p->boundaries)
             items[n++] = vn_safetensors_item_real(tensor_name(ctx, u->key, "intervention_boundaries"),
-                                                  &p->boundaries->value, VN_ST_F32);
+                                                  &p->boundaries->value, VN_ST_REAL);
         if (p->temperature)
             items[n++] = vn_safetensors_item_real(tensor_name(ctx, u->key, "temperature"),
-                                                  &p->temperature->value, VN_ST_F32);
+                                                  &p->temperature->value, VN_ST_REAL);
         if (p->masks)
             items[n++] = vn_safetensors_item_real(tensor_name(ctx, u->key, "masks"), &p->masks->value,
-                                                  VN_ST_F32);
+                                                  VN_ST_REAL);
     }
     for (size_t k = 0; k < n && ctx->status == VN_OK; k++)
         if (!items[k].name) vn_context_fail(ctx, VN_ENOMEM, "out of memory for tensor names");
@@ -123,13 +119,9 @@ static vn_real *read_entry(loader *l, const vn_safetensors_entry *e, int ndim, c
     if (!ok && ndim == 1 && shape[0] == 1 && e->numel == 1 && e->ndim == 0) ok = true;
     if (!ok && ndim == 0 && e->numel == 1 && e->ndim == 1) ok = true;
     if (!ok) {
-        char want[64] = "(";
-        size_t used = 1;
-        for (int d = 0; d < ndim; d++)
-            used += vn_format(want + used, sizeof want - used, "%s%zu", d ? ", " : "", shape[d]);
-        vn_format(want + used, sizeof want - used, ")");
-        vn_context_fail(l->ctx, VN_ESHAPE, "tensor \"%s\" has %d dimension%s, expected shape %s", e->name,
-                        e->ndim, e->ndim == 1 ? "" : "s", want);
+        char want[80], got[80];
+        vn_context_fail(l->ctx, VN_ESHAPE, "tensor \"%s\" has shape %s, expected shape %s", e->name,
+                        dims_string(e->shape, e->ndim, got, sizeof got), dims_string(shape, ndim, want, sizeof want));
         return NULL;
     }
     vn_real *data = vn_context_scratch(l->ctx, (e->numel + 1) * sizeof *data);
@@ -180,7 +172,7 @@ static vn_status load_small(loader *l, vn_iv_unit *u, vn_node *node, const char 
     vn_real *data = read_entry(l, e, node->value.ndim, node->value.shape);
     if (!data) return l->ctx->status;
     for (size_t k = 0; k < node->value.numel; k++) {
-        if (!(data[k] == data[k]) || data[k] - data[k] != 0)
+        if (!vn_isfinite(data[k]))
             return vn_context_fail(l->ctx, VN_ENAN, "tensor \"%s\" has a non-finite value", e->name);
         node->value.data[k] = data[k];
     }
@@ -265,7 +257,8 @@ vn_status vn_iv_load_tensors(vn_iv_model *m, vn_context *ctx, const void *bytes,
         vn_iv_params *p = u->params;
         if (!p || u->owner != i) continue;
         if (p->has_rotation) status = load_rotation(&l, u);
-        if (status == VN_OK && p->boundaries) status = load_small(&l, u, p->boundaries, "intervention_boundaries", NULL);
+        if (status == VN_OK && p->boundaries)
+            status = load_small(&l, u, p->boundaries, "intervention_boundaries", NULL);
         if (status == VN_OK && p->temperature) status = load_small(&l, u, p->temperature, "temperature", NULL);
         if (status == VN_OK && p->temperature && p->temperature->value.data[0] == 0)
             status = vn_context_fail(ctx, VN_EINVAL, "%s: temperature 0", u->key);
@@ -289,7 +282,7 @@ static void *data_alloc(data_parser *p, size_t count, size_t size) {
     return vn_arena_alloc(p->arena, bytes, 0);
 }
 
-static vn_status oom(data_parser *p) { return report(p->err, p->err_size, VN_ENOMEM, "data file: out of memory"); }
+static vn_status oom(data_parser *p) { return ivt_report(p->err, p->err_size, VN_ENOMEM, "data file: out of memory"); }
 
 /* B lists of integers from a JSON array of B arrays (or null: not given). */
 static vn_status read_lists(data_parser *p, const vn_json_value *v, const char *what, size_t rep,
@@ -298,17 +291,17 @@ static vn_status read_lists(data_parser *p, const vn_json_value *v, const char *
     out->values = NULL;
     if (!v || v->type == VN_JSON_NULL) return VN_OK;
     if (v->type != VN_JSON_ARRAY)
-        return report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] must be null or a list over the "
-                      "examples, found %s", what, rep, vn_json_type_name(v->type));
+        return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] must be null or a list over the "
+                          "examples, found %s", what, rep, vn_json_type_name(v->type));
     if (vn_json_length(v) != p->batch)
-        return report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] lists %zu examples, the batch has %zu",
-                      what, rep, vn_json_length(v), p->batch);
+        return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] lists %zu examples, the batch has %zu",
+                          what, rep, vn_json_length(v), p->batch);
     size_t total = 0;
     for (size_t b = 0; b < p->batch; b++) {
         const vn_json_value *list = vn_json_at(v, b);
         if (list->type != VN_JSON_ARRAY)
-            return report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu][%zu] must be a list of integers, "
-                          "found %s", what, rep, b, vn_json_type_name(list->type));
+            return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu][%zu] must be a list of integers, "
+                              "found %s", what, rep, b, vn_json_type_name(list->type));
         total += vn_json_length(list);
     }
     int64_t *offsets = data_alloc(p, p->batch + 1, sizeof *offsets), *values = data_alloc(p, total, sizeof *values);
@@ -320,8 +313,8 @@ static vn_status read_lists(data_parser *p, const vn_json_value *v, const char *
         for (size_t j = 0; j < vn_json_length(list); j++) {
             char detail[160];
             if (vn_json_get_int64(vn_json_at(list, j), "an index", &values[at++], detail, sizeof detail) != VN_OK)
-                return report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu][%zu][%zu]: %s", what, rep, b,
-                              j, detail);
+                return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu][%zu][%zu]: %s", what, rep, b,
+                                  j, detail);
         }
     }
     offsets[p->batch] = (int64_t)at;
@@ -335,9 +328,9 @@ static vn_status read_nested(data_parser *p, const vn_json_value *v, const char 
                              vn_iv_lists *out) {
     if (!v || v->type == VN_JSON_NULL) return VN_OK;
     if (v->type != VN_JSON_ARRAY || vn_json_length(v) != n_reps)
-        return report(p->err, p->err_size, VN_EFORMAT, "data file: %s must be a list with one entry per "
-                      "representation (%zu), found %s of length %zu", what, n_reps, vn_json_type_name(v->type),
-                      vn_json_length(v));
+        return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s must be a list with one entry per "
+                          "representation (%zu), found %s of length %zu", what, n_reps, vn_json_type_name(v->type),
+                          vn_json_length(v));
     for (size_t i = 0; i < n_reps; i++) {
         vn_status status = read_lists(p, vn_json_at(v, i), what, i, &out[i]);
         if (status != VN_OK) return status;
@@ -348,7 +341,7 @@ static vn_status read_nested(data_parser *p, const vn_json_value *v, const char 
 static vn_status parse_json_meta(data_parser *p, const char *text, const char *what, const vn_json_value **out) {
     char detail[240];
     vn_status status = vn_json_parse(text, vn_strlen(text), p->arena, out, detail, sizeof detail);
-    if (status != VN_OK) return report(p->err, p->err_size, status, "data file: metadata \"%s\": %s", what, detail);
+    if (status != VN_OK) return ivt_report(p->err, p->err_size, status, "data file: metadata \"%s\": %s", what, detail);
     return VN_OK;
 }
 
@@ -360,8 +353,8 @@ static vn_status read_metadata(data_parser *p, const vn_safetensors *st, size_t 
         if ((status = parse_json_meta(p, text, "unit_locations", &v)) != VN_OK) return status;
         const vn_json_value *pair = v->type == VN_JSON_OBJECT ? vn_json_get(v, "sources->base") : NULL;
         if (!pair || vn_json_length(v) != 1 || pair->type != VN_JSON_ARRAY || vn_json_length(pair) != 2)
-            return report(p->err, p->err_size, VN_EFORMAT, "data file: unit_locations must be {\"sources->base\": "
-                          "[source_locations, base_locations]} (pyvene's parallel mode)");
+            return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: unit_locations must be {\"sources->base\": "
+                              "[source_locations, base_locations]} (pyvene's parallel mode)");
         if ((status = read_nested(p, vn_json_at(pair, 0), "unit_locations source", n_reps,
                                   out->source_locations)) != VN_OK ||
             (status = read_nested(p, vn_json_at(pair, 1), "unit_locations base", n_reps,
@@ -380,47 +373,46 @@ static vn_status read_metadata(data_parser *p, const vn_safetensors *st, size_t 
 static vn_status read_embeds(data_parser *p, const vn_safetensors_entry *e, size_t h, size_t batch,
                              size_t *seq, vn_real **out) {
     if (e->ndim != 3 || e->shape[2] != h || e->shape[1] == 0 || (batch != (size_t)-1 && e->shape[0] != batch)) {
-        char shape[80] = "(";
-        size_t used = 1;
-        for (int d = 0; d < e->ndim && used < sizeof shape; d++)
-            used += vn_format(shape + used, sizeof shape - used, "%s%zu", d ? ", " : "", e->shape[d]);
-        if (used < sizeof shape) vn_format(shape + used, sizeof shape - used, ")");
+        char shape[80];
+        dims_string(e->shape, e->ndim, shape, sizeof shape);
         if (batch != (size_t)-1 && e->ndim == 3 && e->shape[2] == h && e->shape[1] > 0)
-            return report(p->err, p->err_size, VN_ESHAPE, "data file: %s has %zu examples, base has %zu (batch "
-                          "mismatch)", e->name, e->shape[0], batch);
-        return report(p->err, p->err_size, VN_ESHAPE, "data file: %s has shape %s, expected (B, S, %zu) with S >= 1",
-                      e->name, shape, h);
+            return ivt_report(p->err, p->err_size, VN_ESHAPE, "data file: %s has %zu examples, base has %zu (batch "
+                              "mismatch)", e->name, e->shape[0], batch);
+        return ivt_report(p->err, p->err_size, VN_ESHAPE,
+                          "data file: %s has shape %s, expected (B, S, %zu) with S >= 1",
+                          e->name, shape, h);
     }
     *seq = e->shape[1];
     *out = data_alloc(p, e->numel, sizeof(vn_real));
     if (!*out) return oom(p);
     char detail[240];
     if (vn_safetensors_read_real(e, *out, e->numel, detail, sizeof detail) != VN_OK)
-        return report(p->err, p->err_size, VN_EFORMAT, "data file: %s", detail);
+        return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s", detail);
     return VN_OK;
 }
 
 /* A (B,) integer (or 0/1 real) vector into int64 values. */
 static vn_status read_ints(data_parser *p, const vn_safetensors_entry *e, int64_t **out) {
     if (e->ndim != 1 || e->shape[0] != p->batch)
-        return report(p->err, p->err_size, VN_ESHAPE, "data file: %s must have shape (%zu,) (one value per example)",
-                      e->name, p->batch);
+        return ivt_report(p->err, p->err_size, VN_ESHAPE,
+                          "data file: %s must have shape (%zu,) (one value per example)",
+                          e->name, p->batch);
     int64_t *v = data_alloc(p, p->batch, sizeof *v);
     if (!v) return oom(p);
     char detail[240];
-    if (e->dtype == VN_ST_F32 || e->dtype == VN_ST_F64) {
+    if (e->dtype == VN_ST_REAL || e->dtype == VN_ST_F64) {
         vn_real *r = data_alloc(p, p->batch, sizeof *r);
         if (!r) return oom(p);
         if (vn_safetensors_read_real(e, r, p->batch, detail, sizeof detail) != VN_OK)
-            return report(p->err, p->err_size, VN_EFORMAT, "data file: %s", detail);
+            return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s", detail);
         for (size_t b = 0; b < p->batch; b++) {
             v[b] = (int64_t)r[b];
             if ((vn_real)v[b] != r[b])
-                return report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] = %g is not an integer", e->name,
-                              b, (double)r[b]);
+                return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] = %g is not an integer", e->name,
+                                  b, (double)r[b]);
         }
     } else if (vn_safetensors_read_int64(e, v, p->batch, detail, sizeof detail) != VN_OK) {
-        return report(p->err, p->err_size, VN_EFORMAT, "data file: %s", detail);
+        return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s", detail);
     }
     *out = v;
     return VN_OK;
@@ -446,9 +438,9 @@ static vn_status parse_data(data_parser *p, const void *bytes, size_t size, cons
     vn_safetensors st;
     char detail[240];
     vn_status status = vn_safetensors_open(&st, bytes, size, p->arena, detail, sizeof detail);
-    if (status != VN_OK) return report(p->err, p->err_size, status, "data file: %s", detail);
+    if (status != VN_OK) return ivt_report(p->err, p->err_size, status, "data file: %s", detail);
     const vn_safetensors_entry *base = vn_safetensors_find(&st, "base");
-    if (!base) return report(p->err, p->err_size, VN_EFORMAT, "data file: no tensor \"base\" (B, S, %zu)", h);
+    if (!base) return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: no tensor \"base\" (B, S, %zu)", h);
     if ((status = read_embeds(p, base, h, (size_t)-1, &out->seq, &out->base)) != VN_OK) return status;
     out->batch = p->batch = base->shape[0];
     out->h = h;
@@ -462,14 +454,15 @@ static vn_status parse_data(data_parser *p, const void *bytes, size_t size, cons
             if ((status = read_ints(p, e, &out->labels)) != VN_OK) return status;
             for (size_t b = 0; b < p->batch; b++)
                 if (out->labels[b] < 0 || out->labels[b] >= num_classes)
-                    return report(p->err, p->err_size, VN_ERANGE, "data file: labels[%zu] = %lld is not a class of "
-                                  "this model (0 .. %lld)", b, (long long)out->labels[b], (long long)num_classes - 1);
+                    return ivt_report(p->err, p->err_size, VN_ERANGE, "data file: labels[%zu] = %lld is not a class of "
+                                      "this model (0 .. %lld)", b, (long long)out->labels[b],
+                                      (long long)num_classes - 1);
         } else if (group_suffix(e->name, "source.", &g) || group_suffix(e->name, "active.", &g)) {
             if (!model) continue;
             if (g >= out->n_groups)
-                return report(p->err, p->err_size, VN_EFORMAT, "data file: %s: the intervention has %zu group%s "
-                              "(0 .. %zu)", e->name, out->n_groups, out->n_groups == 1 ? "" : "s",
-                              out->n_groups - 1);
+                return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s: the intervention has %zu group%s "
+                                  "(0 .. %zu)", e->name, out->n_groups, out->n_groups == 1 ? "" : "s",
+                                  out->n_groups - 1);
             if (e->name[0] == 's') {
                 if ((status = read_embeds(p, e, h, p->batch, &out->source_seq[g], &out->sources[g])) != VN_OK)
                     return status;
@@ -481,13 +474,13 @@ static vn_status parse_data(data_parser *p, const void *bytes, size_t size, cons
             if (!out->active[g]) return oom(p);
             for (size_t b = 0; b < p->batch; b++) {
                 if (flags[b] != 0 && flags[b] != 1)
-                    return report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] = %lld; active flags are 0 "
-                                  "or 1", e->name, b, (long long)flags[b]);
+                    return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] = %lld; active flags are 0 "
+                                      "or 1", e->name, b, (long long)flags[b]);
                 out->active[g][b] = (uint8_t)flags[b];
             }
         } else {
-            return report(p->err, p->err_size, VN_EFORMAT, "data file: unknown tensor \"%.80s\" (expected base, "
-                          "source.{g}, active.{g}, labels)", e->name);
+            return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: unknown tensor \"%.80s\" (expected base, "
+                              "source.{g}, active.{g}, labels)", e->name);
         }
     }
     return model ? read_metadata(p, &st, out->n_reps, out) : VN_OK;
@@ -496,7 +489,7 @@ static vn_status parse_data(data_parser *p, const void *bytes, size_t size, cons
 vn_status vn_iv_data_parse(const void *bytes, size_t size, const vn_iv_model *model, size_t h,
                            int64_t num_classes, vn_arena *arena, vn_iv_batch *out, char *err,
                            size_t err_size) {
-    if (!bytes || !arena || !out) return report(err, err_size, VN_EINVAL, "data file: NULL argument");
+    if (!bytes || !arena || !out) return ivt_report(err, err_size, VN_EINVAL, "data file: NULL argument");
     *out = (vn_iv_batch){0};
     data_parser p = {arena, err, err_size, 0};
     vn_arena_mark mark = vn_arena_get_mark(arena);

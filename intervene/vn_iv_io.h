@@ -41,8 +41,8 @@ bool vn_iv_model_has_tensors(const vn_iv_model *model);
 
 /* Writes every trainable intervention's tensors (the materialised R and the
  * parametrisation state, boundaries, temperature, masks) under the first key
- * of each link, as F32. Uses temporary memory from ctx (released). VN_OK or
- * the error recorded on ctx. */
+ * of each link, as VN_ST_REAL (F32; F64 in a double build). Uses temporary
+ * memory from ctx (released). VN_OK or the error recorded on ctx. */
 vn_status vn_iv_save_tensors(const vn_iv_model *model, vn_context *ctx, vn_write_fn write, void *user);
 
 /* Loads interventions.safetensors bytes into the model's parameters (see the

@@ -14,17 +14,20 @@
  *             Q_D = Q·D, D = diag(trunc(X_jj));  R = B·Q_D.
  *   backward  Ḡq = (Bᵀ dR)·D;  H = Vᵀ Ḡq;  with K = S⁻¹:
  *               through V Z:   Ḡv = −Ḡq Zᵀ,  ḠK = −H V₁,
- *               through V₁ᵀ:   Ḡv[:m] −= (Hᵀ K)  (= (S⁻ᵀ H)ᵀ),
- *               through K:     Ḡs = −Kᵀ ḠK Kᵀ = S⁻ᵀ H Zᵀ,
+ *               through V₁ᵀ:   Ḡv[:m] −= Hᵀ K = Tᵀ,  T = S⁻ᵀ H,
+ *               through K:     Ḡs = −Kᵀ ḠK Kᵀ = S⁻ᵀ H Zᵀ = T Zᵀ,
  *               through S:     N = striu(Ḡs) + ½ diag(Ḡs),
  *                              Ḡv += V (N + Nᵀ)   (S is built from VᵀV);
  *             dX[i][j] += Ḡv[i][j] for i > j (only the strictly lower
  *             entries of X are free; D gets no gradient, as in PyTorch);
  *             dB += dR Q_Dᵀ when B requires a gradient.
- * Cost: products of n × m by m × m or m × n matrices (2nm² flops each):
- * forward 2 (Gram, V Z) + ½ (the solve); backward 4 (H, Ḡq Zᵀ, V(N + Nᵀ),
- * and the m × m products and solves, which are 1 more in the square case);
- * plus 2nm·n for each of B·Q_D and Bᵀ·dR. */
+ * Products with V skip its zero upper triangle and products with Zᵀ the
+ * zero lower triangle of Z; Ḡq Zᵀ and T Zᵀ are one product of the stacked
+ * (n + m) × m matrix [Ḡq; T].
+ * Cost in 2n³-flop products for a square map: forward ½ (Gram) + ½ (solve)
+ * + ½ (V Z) + 1 (B·Q_D) = 2½; backward 1 (Bᵀ dR) + ½ (H) + ½ (solve) + 1
+ * ([Ḡq; T] Zᵀ) + ½ (V(N + Nᵀ)) = 3½. For m < n the terms scale as
+ * n²m (the products with B) and nm² (the rest). */
 #include "vn_iv_orthogonal_internal.h"
 
 typedef struct householder_buffers {
@@ -99,29 +102,27 @@ static vn_status householder_backward(vn_context *ctx, vn_node *out) {
     if (dbase) vn_gemm(dbase, g, b.q, n, n, m, false, true, true); /* dB += dR Q_Dᵀ */
     if (!dx) return VN_OK;
     vn_arena_mark mark = vn_arena_get_mark(ctx->arena);
-    /* [Ḡq; H] and [Ḡq Zᵀ; H Zᵀ] are stacked (n + m) × m matrices, so that
-     * one product with Zᵀ serves both. */
+    /* With T = S⁻ᵀ H (= (Hᵀ K)ᵀ), Ḡs = S⁻ᵀ H Zᵀ = T Zᵀ: [Ḡq; T] and
+     * [Ḡq Zᵀ; Ḡs] are stacked (n + m) × m matrices, so that one product
+     * with Zᵀ gives both. */
     size_t nw = IVO_GEMM_WORK(n + m, (size_t)IVO_NB, m), total;
-    if (!vn_size_add(2 * (nm + mm), nw + mm, &total) || !vn_size_mul(total, sizeof(vn_real), &total))
+    if (!vn_size_add(2 * (nm + mm), nw, &total) || !vn_size_mul(total, sizeof(vn_real), &total))
         return vn_context_fail(ctx, VN_EOVERFLOW, "%s: backward scratch overflows", out->op->name);
     vn_real *scr = vn_context_scratch(ctx, total);
     if (!scr) return ctx->status;
-    vn_real *gq = scr, *h = gq + nm;      /* stacked */
-    vn_real *gqz = h + mm, *gs = gqz + nm; /* stacked: Ḡq Zᵀ, then H Zᵀ → Ḡs */
-    vn_real *t = gs + mm, *work = t + mm, *gv = gq; /* gv reuses Ḡq's storage */
+    vn_real *gq = scr, *t = gq + nm;      /* stacked: Ḡq, then H → T */
+    vn_real *gqz = t + mm, *gs = gqz + nm; /* stacked: Ḡq Zᵀ, then Ḡs */
+    vn_real *work = gs + mm, *gv = gq;     /* gv reuses Ḡq's storage */
 
     vn_gemm(gq, vn_input_value(out, 1), g, n, m, n, true, false, false); /* Bᵀ dR */
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < m; j++) gq[i * m + j] *= b.sgn[j];
-    ivo_lower_t_gemm(h, b.v, m, gq, n, m, m, false, work); /* H = Vᵀ Ḡq */
+    ivo_lower_t_gemm(t, b.v, m, gq, n, m, m, false, work); /* H = Vᵀ Ḡq */
+    ivo_trsm(b.s, m, m, t, m, true, true, false, b.work);  /* T = S⁻ᵀ H */
     ivo_gemm_upper_t(gqz, gq, b.z, n + m, m, 1, false, work);
-    /* Ḡs = S⁻ᵀ (H Zᵀ), then N + Nᵀ in place (symmetric, diagonal Ḡs_jj). */
-    ivo_trsm(b.s, m, m, gs, m, true, true, false, b.work);
+    /* N + Nᵀ in place of Ḡs (symmetric, with Ḡs's upper triangle). */
     for (size_t i = 0; i < m; i++)
         for (size_t j = i + 1; j < m; j++) gs[j * m + i] = gs[i * m + j];
-    /* T = S⁻ᵀ H = (Hᵀ K)ᵀ. */
-    vn_copy(t, h, mm);
-    ivo_trsm(b.s, m, m, t, m, true, true, false, b.work);
     /* Ḡv = V (N + Nᵀ) − Ḡq Zᵀ − E (Hᵀ K). */
     ivo_lower_gemm(gv, b.v, m, gs, n, m, m, false, work);
     for (size_t i = 0; i < nm; i++) gv[i] -= gqz[i];

@@ -36,12 +36,12 @@
  * Memory: vn_iv_rotation_init allocates X and B in the context's arena (as
  * long-lived leaves: create the rotation before the training loop's mark).
  * Applying an op allocates its output and saved memory in the context
- * (about 15 + s matrices of n × n for matrix_exp with s squarings, 3 for
- * cayley, 1 + a few n × m for householder); its forward allocates nothing
- * else, and its backward takes temporary memory from the context (about 12
- * n × n matrices for matrix_exp, 2 for cayley, a few n × m for householder)
- * and returns it before it ends. Nothing here
- * calls an allocator other than the context's arena. */
+ * (about 12 + s matrices of n × n for matrix_exp with s squarings, 15 + s
+ * in the double build; 3 for cayley; a few n × m plus m × m for
+ * householder); its forward allocates nothing else. Its backward takes
+ * temporary memory from the context (8 to 11 n × n matrices for matrix_exp,
+ * 2 for cayley, a few n × m for householder) and returns it before it ends.
+ * Nothing here calls an allocator other than the context's arena. */
 #ifndef VN_IV_ROTATION_H
 #define VN_IV_ROTATION_H
 

@@ -31,14 +31,28 @@ vn_iv_heq_pattern vn_iv_heq_pattern_of(const vn_real *x, size_t dim) {
 
 /* ---- samplers ----------------------------------------------------------------------------- */
 
-vn_real vn_iv_heq_coordinate(vn_rng *rng) {
-    /* k = round(200·u) for u = r/2^32 in [0, 1): round(uniform(-1, 1), 2) = (k − 100)/100. */
-    uint64_t k = ((uint64_t)vn_rng_u32(rng) * 200u + ((uint64_t)1 << 31)) >> 32;
-    return (vn_real)(((double)k - 100.0) / 100.0);
+/* The 201 values (k − 100)/100 for k = 0 … 200, each the vn_real nearest to
+ * the double nearest to the decimal (as float(round(x, 2)) in Python and
+ * torch), folded at compile time. */
+#define COORD(k) (vn_real)(((double)(k)-100.0) / 100.0)
+#define COORD10(k) COORD(k), COORD(k + 1), COORD(k + 2), COORD(k + 3), COORD(k + 4), COORD(k + 5), \
+    COORD(k + 6), COORD(k + 7), COORD(k + 8), COORD(k + 9)
+static const vn_real coordinates[201] = {
+    COORD10(0),   COORD10(10),  COORD10(20),  COORD10(30),  COORD10(40),  COORD10(50),  COORD10(60),
+    COORD10(70),  COORD10(80),  COORD10(90),  COORD10(100), COORD10(110), COORD10(120), COORD10(130),
+    COORD10(140), COORD10(150), COORD10(160), COORD10(170), COORD10(180), COORD10(190), COORD(200)};
+#undef COORD10
+#undef COORD
+
+/* k = round(200·u) for u = r/2^32 in [0, 1): round(uniform(-1, 1), 2) = (k − 100)/100. */
+static inline vn_real coordinate(vn_rng *rng) {
+    return coordinates[((uint64_t)vn_rng_u32(rng) * 200u + ((uint64_t)1 << 31)) >> 32];
 }
 
+vn_real vn_iv_heq_coordinate(vn_rng *rng) { return coordinate(rng); }
+
 static void entity(vn_rng *rng, size_t dim, vn_real *out) {
-    for (size_t i = 0; i < dim; i++) out[i] = vn_iv_heq_coordinate(rng);
+    for (size_t i = 0; i < dim; i++) out[i] = coordinate(rng);
 }
 
 /* `second` := first (equal) or a fresh entity different from it. */

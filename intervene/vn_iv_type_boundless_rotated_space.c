@@ -36,7 +36,7 @@ static vn_status boundless_infer(vn_context *ctx, vn_node *out) {
         (status = ivt_infer_count(ctx, out, &out->inputs[4]->value, 1, "temperature")) != VN_OK)
         return status;
     double b = out->inputs[3]->value.data[0], t = out->inputs[4]->value.data[0];
-    if (!(b == b) || !(t == t) || t == 0 || t - t != 0)
+    if (vn_isnan(b) || !ivt_temperature_ok(t))
         return vn_context_fail(ctx, VN_EINVAL, "%s: the boundary (%g) must be a number and the "
                                "temperature (%g) finite and non-zero", out->op->name, b, t);
     out->saved_bytes = ivt_rot_saved_bytes(rows, n, true);

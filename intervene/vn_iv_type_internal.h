@@ -1,6 +1,7 @@
 /* vn_iv_type_internal.h — the pieces the intervention type files share
  * (vn_iv_type_*.c): shape rules, the two families of forward/backward
- * arithmetic, and gradcheck example inputs. Not installed.
+ * arithmetic, and gradcheck example inputs; and a message helper the config
+ * and file readers share. Not installed.
  *
  * Two families cover every built-in type:
  *
@@ -19,6 +20,7 @@
 #define VN_IV_TYPE_INTERNAL_H
 
 #include "vn_iv_types.h"
+#include "vn_math.h"
 #include "vn_op_util.h"
 
 /* ---- shape rules --------------------------------------------------------------- */
@@ -105,7 +107,20 @@ vn_status ivt_sigmoid_params_infer(vn_context *ctx, vn_node *out, int theta, siz
 void ivt_sigmoid_mask_values(const vn_node *out, int theta, vn_real *m, size_t n);
 void ivt_sigmoid_mask_grads(vn_node *out, int theta, const vn_real *dm, size_t n);
 
+/* ---- messages ------------------------------------------------------------------- */
+
+/* Formats a message into err[0..size) (err may be NULL when size is 0) and
+ * returns `status`. */
+vn_status ivt_report(char *err, size_t size, vn_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
 /* ---- small math ------------------------------------------------------------------ */
+
+/* A temperature an op can divide by: finite and non-zero. */
+static inline bool ivt_temperature_ok(double t) { return vn_isfinite(t) && t != 0; }
 
 /* σ(z) = 1/(1 + e^(−z)), without overflow for large |z|. */
 double ivt_sigmoid(double z);

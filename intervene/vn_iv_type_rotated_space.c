@@ -80,6 +80,7 @@ const vn_op vn_iv_op_rotated_space = {
     .backward = rotated_backward,
     .example = rotated_example,
     .role = VN_ROLE_INTERVENTION,
+    .overwrites = true,
     .summary = "y = ((1 - m) * xR + m * sR) R^T, m the 0/1 subspace mask",
 };
 

@@ -26,7 +26,7 @@ vn_status ivt_sigmoid_params_infer(vn_context *ctx, vn_node *out, int theta, siz
         (status = ivt_infer_count(ctx, out, &out->inputs[theta + 1]->value, 1, "temperature")) != VN_OK)
         return status;
     double t = out->inputs[theta + 1]->value.data[0];
-    if (!(t == t) || t == 0 || t - t != 0)
+    if (!ivt_temperature_ok(t))
         return vn_context_fail(ctx, VN_EINVAL, "%s: the temperature (%g) must be finite and non-zero",
                                out->op->name, t);
     return VN_OK;

@@ -94,12 +94,14 @@ static vn_status parse_config(const void *bytes, size_t size, vn_arena *scratch,
     for (size_t k = 0; k < vn_json_length(root); k++) {
         const vn_json_member *m = vn_json_member_at(root, k);
         const field *f = NULL;
+        /* Compared with the key's length: "h_dim\u0000" is not "h_dim". */
         for (size_t j = 0; j < VN_ARRAY_COUNT(fields) && !f; j++)
-            if (vn_strcmp(m->key, fields[j].name) == 0) f = &fields[j];
+            if (m->key_length == vn_strlen(fields[j].name) && vn_strcmp(m->key, fields[j].name) == 0) f = &fields[j];
         if (!f) {
             if (warn) {
                 char line[160];
-                size_t n = vn_format(line, sizeof line, "model config: ignoring unknown key \"%.80s\"\n", m->key);
+                size_t n = vn_format(line, sizeof line, "model config: ignoring unknown key \"%.80s%s\"\n", m->key,
+                                     vn_strlen(m->key) < m->key_length ? "\\u0000..." : "");
                 warn(warn_user, line, n < sizeof line ? n : sizeof line - 1);
             }
             continue;
@@ -164,11 +166,15 @@ static vn_status load_params(vn_mlp *model, const void *bytes, size_t size, vn_a
     if (status != VN_OK) return report(err, err_size, status, "model weights: %s", detail);
     size_t count;
     const vn_nn_param *params = vn_mlp_params(model, &count);
-    for (size_t i = 0; i < st.count; i++)
-        if (!vn_mlp_param_find(model, st.entries[i].name))
-            return report(err, err_size, VN_EFORMAT, "model weights: tensor \"%.80s\" is not a parameter of "
-                          "this model (config: %lld layers, include_bias %s)", st.entries[i].name,
+    for (size_t i = 0; i < st.count; i++) {
+        /* A name with a NUL inside ("score.bias\u0000x") is no parameter's. */
+        const vn_safetensors_entry *e = &st.entries[i];
+        bool nul = vn_strlen(e->name) != e->name_length;
+        if (nul || !vn_mlp_param_find(model, e->name))
+            return report(err, err_size, VN_EFORMAT, "model weights: tensor \"%.80s%s\" is not a parameter of "
+                          "this model (config: %lld layers, include_bias %s)", e->name, nul ? "\\u0000..." : "",
                           (long long)model->config.n_layer, model->config.include_bias ? "true" : "false");
+    }
     for (size_t i = 0; i < count; i++) {
         const vn_safetensors_entry *e = vn_safetensors_find(&st, params[i].name);
         const vn_tensor *want = &params[i].node->value;
@@ -205,7 +211,7 @@ vn_status vn_model_save_params(const vn_mlp *model, vn_arena *scratch, vn_write_
     vn_safetensors_item *items = vn_arena_alloc(scratch, (count + 1) * sizeof *items, 0);
     if (!items) return report(err, err_size, VN_ENOMEM, "model weights: out of memory");
     for (size_t i = 0; i < count; i++)
-        items[i] = vn_safetensors_item_real(params[i].name, &params[i].node->value, VN_ST_F32);
+        items[i] = vn_safetensors_item_real(params[i].name, &params[i].node->value, VN_ST_REAL);
     vn_status status = vn_safetensors_write(write, user, items, count, NULL, 0, err, err_size);
     vn_arena_rewind(scratch, mark);
     return status;

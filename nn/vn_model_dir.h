@@ -21,6 +21,15 @@
 #define VN_MODEL_DIR_H
 
 #include "vn_nn.h"
+#include "vn_safetensors.h"
+
+/* The safetensors dtype that holds vn_real exactly: F32, or F64 in a
+ * -Dreal=double build. Writers of cvene's own files use it. */
+#ifdef VN_REAL_DOUBLE
+#define VN_ST_REAL VN_ST_F64
+#else
+#define VN_ST_REAL VN_ST_F32
+#endif
 
 /* config.json bytes → *out (checked with vn_mlp_config_check). VN_EFORMAT
  * with a message naming the field; VN_ENOMEM; VN_EINVAL for bad values. */
@@ -37,7 +46,7 @@ vn_status vn_model_config_write(const vn_mlp_config *config, vn_write_fn write, 
 vn_status vn_model_load_params(vn_mlp *model, const void *bytes, size_t size, vn_arena *scratch,
                                char *err, size_t err_size);
 
-/* Writes the parameters (state_dict order) as F32 safetensors; the item
+/* Writes the parameters (state_dict order) as VN_ST_REAL safetensors; the item
  * list is made in `scratch` and released. */
 vn_status vn_model_save_params(const vn_mlp *model, vn_arena *scratch, vn_write_fn write, void *user,
                                char *err, size_t err_size);

@@ -167,9 +167,10 @@ void vn_parallel_for(vn_parallel_task run, void *task, size_t count) {
 #ifndef VN_MM_TINY
 #define VN_MM_TINY 48
 #endif
-/* Products of at least this many multiply-adds are split over the hook. */
-#ifndef VN_MM_PARALLEL_MIN
-#define VN_MM_PARALLEL_MIN 1048576.0
+/* Products are split over the hook into tasks of at least this many
+ * multiply-adds (handing work to another thread costs microseconds). */
+#ifndef VN_MM_TASK_MIN
+#define VN_MM_TASK_MIN 1048576.0
 #endif
 
 VN_STATIC_ASSERT(VN_MM_MR > 4 && VN_MM_MR <= 16, mm_rows);
@@ -204,7 +205,10 @@ typedef vn_real vn_mm_vec;
 
 /* ---- scratch ------------------------------------------------------------------ */
 
-/* Per slot: the packed B block, and (SSE2) a pre-splatted A panel. */
+/* Per slot: the packed B block (KC × NC = 128 KiB for float and double),
+ * and with SSE2 a pre-splatted A panel (KC × MR × VL, 24 KiB). Four slots:
+ * 512 KiB of static storage, 608 KiB with SSE2. The B block also holds the
+ * row of sums of mm_row. */
 #define VN_MM_B_ELEMS ((size_t)VN_MM_KC * VN_MM_NC)
 #define VN_MM_A_ELEMS (VN_MM_SPLAT_A ? (size_t)VN_MM_KC * VN_MM_MR * VN_MM_VL : (size_t)0)
 #define VN_MM_SLOT_ELEMS (VN_MM_B_ELEMS + VN_MM_A_ELEMS)
@@ -731,11 +735,14 @@ void vn_gemm(vn_real *c, const vn_real *a, const vn_real *b,
     P.kc_step = (k + blocks - 1) / blocks;
     P.split_cols = false;
     P.tasks = 1;
-    if (parallel_hook && work >= VN_MM_PARALLEL_MIN) {
+    if (parallel_hook && work >= 2 * VN_MM_TASK_MIN) {
+        /* Column ranges when there are as many column panels as row
+         * panels (each task then packs only its part of B), else rows. */
         size_t col_units = (n + VN_MM_NR - 1) / VN_MM_NR;
         size_t row_units = (m + VN_MM_MR - 1) / VN_MM_MR;
         P.split_cols = col_units >= row_units;
         P.tasks = mm_min(P.split_cols ? col_units : row_units, VN_MM_SLOTS);
+        P.tasks = mm_min(P.tasks, (size_t)(work / VN_MM_TASK_MIN));
         if (P.tasks > 1) {
             vn_parallel_for(mm_task, &P, P.tasks);
             return;

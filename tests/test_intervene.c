@@ -1356,6 +1356,11 @@ START_TEST(seed_tutorial_claims) {
     CHECK_CTX(vn_backward(&ctx, vn_sum(&ctx, out.counterfactual_logits)) == VN_OK);
     vn_node *original = low_rank.units[0].params->rotation.original;
     ck_assert_ptr_nonnull(original->grad.data);
+    for (size_t i = 0; i < 32; i++) /* dL/dX reaches only X's strictly lower triangle; here it is ~0 */
+        for (size_t j = 0; j < 32; j++) {
+            double g = original->grad.data[i * 32 + j];
+            ck_assert(j >= i ? g == 0 : fabs(g) < 1e-4);
+        }
     ck_assert_ptr_nonnull(low_rank.units[0].params->weight->grad.data);
     double r_grad = 0;
     for (size_t k = 0; k < 1024; k++) r_grad += fabs((double)low_rank.units[0].params->weight->grad.data[k]);

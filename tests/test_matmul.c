@@ -279,10 +279,12 @@ static vn_real *run_product(const vn_real *a, const vn_real *b, const vn_real *c
     return c;
 }
 
+/* Products large enough to be split over the hook (at least 2^21
+ * multiply-adds), by columns and by rows, with tasks of a few rows. */
 static const size_t parallel_cases[][3] = {
-    {128, 128, 128}, {6400, 16, 16}, {64, 512, 512}, {201, 37, 301}, {37, 301, 201},
-    {512, 64, 512},  {16, 16, 6400}, {1000, 3, 500}, {3, 1000, 500}, {257, 259, 33},
-    {26, 40, 2000},  {10, 40, 4000}, {1, 3000, 400}, {2, 2500, 300},
+    {128, 128, 128}, {9600, 16, 16},   {64, 512, 512}, {201, 37, 301}, {37, 301, 201},
+    {512, 64, 512},  {16, 16, 9000},   {1500, 3, 500}, {3, 1500, 500}, {257, 259, 33},
+    {26, 40, 4200},  {10, 40, 6000},   {1, 6000, 400}, {2, 4000, 300},
 };
 
 /* The same product twice gives the same bits. */

@@ -12,6 +12,7 @@
 #include <check.h>
 #include <dirent.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -265,6 +266,119 @@ START_TEST(every_root_has_cases) {
 }
 END_TEST
 
+/* ---- the command line's other paths ------------------------------------------------- */
+
+static bool file_contains(const char *path, const char *text) {
+    unsigned char *bytes;
+    size_t size;
+    char err[VN_HOST_ERR];
+    if (!vn_host_read_file(path, &bytes, &size, err)) return false;
+    char *copy = malloc(size + 1);
+    memcpy(copy, bytes, size);
+    copy[size] = '\0';
+    bool found = strstr(copy, text) != NULL;
+    free(copy);
+    free(bytes);
+    return found;
+}
+
+static bool same_bytes(const char *a, const char *b) {
+    unsigned char *x, *y;
+    size_t nx, ny;
+    char err[VN_HOST_ERR];
+    ck_assert_msg(vn_host_read_file(a, &x, &nx, err), "%s", err);
+    ck_assert_msg(vn_host_read_file(b, &y, &ny, err), "%s", err);
+    bool same = nx == ny && memcmp(x, y, nx) == 0;
+    free(x);
+    free(y);
+    return same;
+}
+
+/* Runs `cvene ARGS...` (NULL-terminated) in dir; checks the exit status and
+ * that the output contains `text` (when given). */
+static void expect_run(const char *dir, int want_status, const char *text, const char *log, ...) {
+    char *argv[32];
+    int n = 0;
+    argv[n++] = (char *)cvene_path;
+    va_list args;
+    va_start(args, log);
+    for (char *a; n < 31 && (a = va_arg(args, char *)) != NULL;) argv[n++] = a;
+    va_end(args);
+    argv[n] = NULL;
+    int status = run_cvene(dir, argv, log);
+    if (status != want_status || (text && !file_contains(log, text))) show_log(log);
+    ck_assert_msg(status == want_status, "cvene %s %s: exit status %d, expected %d", argv[1], argv[2] ? argv[2] : "",
+                  status, want_status);
+    if (text) ck_assert_msg(file_contains(log, text), "cvene %s: output lacks \"%s\"", argv[1], text);
+}
+
+START_TEST(command_line_paths) {
+    char tmp[] = "/tmp/cvene_cli_XXXXXX", log[256], out[256], a[256], b[256], c[256], csv[256], garbage[256];
+    ck_assert_ptr_nonnull(mkdtemp(tmp));
+    snprintf(log, sizeof log, "%s/log.txt", tmp);
+    snprintf(out, sizeof out, "%s/out.safetensors", tmp);
+    snprintf(a, sizeof a, "%s/a", tmp);
+    snprintf(b, sizeof b, "%s/b", tmp);
+    snprintf(c, sizeof c, "%s/c", tmp);
+    snprintf(csv, sizeof csv, "%s/log.csv", tmp);
+    snprintf(garbage, sizeof garbage, "%s/garbage.safetensors", tmp);
+    FILE *f = fopen(garbage, "w");
+    fputs("not a safetensors file", f);
+    fclose(f);
+    const char *sub0 = "data/ref/a_rotated_h32_sub0", *align = "data/ref/align_sgd_matrix_exp_h32";
+    expect_run(".", 0, "usage: cvene eval", log, "eval", "--help", NULL);
+    expect_run(".", 0, "example:", log, "align", "--help", NULL);
+    expect_run(".", 2, "--model and --data are required", log, "eval", NULL);
+    expect_run(".", 2, "unknown argument '--frobnicate'", log, "eval", "--frobnicate", NULL);
+    expect_run(".", 2, "--optimizer must be sgd, adam or adamw", log, "align", "--optimizer", "lbfgs", NULL);
+    expect_run(".", 2, "give --steps or --epochs, not both", log, "align", "--model", "m", "--intervention", "i",
+               "--data", "d", "--out", "o", "--steps", "1", "--epochs", "1", NULL);
+    expect_run(sub0, 1, "cannot open /nonexistent/config.json", log, "eval", "--model", "/nonexistent", "--data",
+               "data.safetensors", NULL);
+    expect_run(sub0, 1, "data file:", log, "eval", "--model", "model", "--intervention", "intervention", "--data",
+               garbage, NULL);
+    expect_run(sub0, 1, "has no labels", log, "align", "--model", "model", "--intervention", "intervention", "--data",
+               "data.safetensors", "--out", a, NULL);
+    expect_run(sub0, 1, "--temperature: no representation has a temperature", log, "align", "--model", "model",
+               "--intervention", "intervention", "--data", "data.safetensors", "--out", a, "--temperature", "5:1", NULL);
+    /* the model alone: base logits and the model's gradients */
+    expect_run(sub0, 0, "accuracy", log, "eval", "--model", "model", "--data",
+               "../align_sgd_matrix_exp_h32/data.safetensors", NULL);
+    expect_run(sub0, 0, NULL, log, "eval", "--model", "model", "--data", "data.safetensors", "--grad", "--out", out, NULL);
+    vn_arena arena;
+    vn_host_arena(&arena, NULL);
+    loaded result;
+    char err[VN_HOST_ERR];
+    ck_assert_msg(load_st(out, &arena, &result, err), "%s", err);
+    ck_assert_ptr_nonnull(vn_safetensors_find(&result.st, "base_logits"));
+    ck_assert_ptr_null(vn_safetensors_find(&result.st, "counterfactual_logits"));
+    ck_assert_ptr_nonnull(vn_safetensors_find(&result.st, "grad.score.weight"));
+    free(result.bytes);
+    vn_arena_release(&arena);
+    /* shuffled training is reproducible from its seed; epochs count batches */
+    expect_run(align, 0, NULL, log, "align", "--model", "model", "--intervention", "intervention", "--data",
+               "data.safetensors", "--batch-size", "8", "--shuffle", "--seed", "3", "--epochs", "2", "--out", a, "--log",
+               csv, NULL);
+    ck_assert(file_contains(csv, "\n6,") && !file_contains(csv, "\n7,")); /* 20 examples: 3 batches per epoch */
+    expect_run(align, 0, NULL, log, "align", "--model", "model", "--intervention", "intervention", "--data",
+               "data.safetensors", "--batch-size", "8", "--shuffle", "--seed", "3", "--epochs", "2", "--out", b, NULL);
+    expect_run(align, 0, "allocator calls after step 1: 0", log, "align", "--model", "model", "--intervention",
+               "intervention", "--data", "data.safetensors", "--batch-size", "8", "--shuffle", "--seed", "4",
+               "--epochs", "2", "--out", c, NULL);
+    char fa[300], fb[300], fc[300];
+    snprintf(fa, sizeof fa, "%s/interventions.safetensors", a);
+    snprintf(fb, sizeof fb, "%s/interventions.safetensors", b);
+    snprintf(fc, sizeof fc, "%s/interventions.safetensors", c);
+    ck_assert(same_bytes(fa, fb));
+    ck_assert(!same_bytes(fa, fc));
+    /* a trained directory resumes: eval reads it back */
+    expect_run(align, 0, "IIA", log, "eval", "--model", "model", "--intervention", a, "--data", "data.safetensors", NULL);
+    char rm[300];
+    snprintf(rm, sizeof rm, "rm -rf '%s'", tmp);
+    ck_assert_int_eq(system(rm), 0);
+}
+END_TEST
+
 static int by_name(const void *a, const void *b) { return strcmp(a, b); }
 
 static void find_cases(void) {
@@ -300,6 +414,7 @@ int main(int argc, char **argv) {
     tcase_set_timeout(tc, 120);
     tcase_add_loop_test(tc, reference_case, 0, n_cases);
     tcase_add_test(tc, every_root_has_cases);
+    tcase_add_test(tc, command_line_paths);
     suite_add_tcase(s, tc);
     SRunner *sr = srunner_create(s);
     srunner_run_all(sr, CK_NORMAL);

@@ -264,7 +264,7 @@ static void expm_taylor(const long double *a, size_t n, long double *out) {
     long double scale = ldexpl(1.0L, -s);
     long double *term = malloc(n * n * sizeof *term), *next = malloc(n * n * sizeof *next);
     for (size_t i = 0; i < n * n; i++) out[i] = term[i] = (i % (n + 1) == 0) ? 1 : 0;
-    for (int k = 1; k < 40; k++) {
+    for (int k = 1; k < 24; k++) { /* 8^-24 / 24! is far below long double precision */
         for (size_t i = 0; i < n; i++)
             for (size_t j = 0; j < n; j++) {
                 long double sum = 0;
@@ -399,6 +399,199 @@ START_TEST(expm_frechet_against_block_matrix) {
                       "‖A‖ ~ %g: Fréchet adjoint off by %g (%.1f eps)", norms[c], worst, worst / EPS);
         vn_context_rewind(&ctx, mark);
     }
+}
+END_TEST
+
+/* ---- sizes past the block size: against plain long-double references ------------ */
+
+/* The skew A of X (n × m) in long double. */
+static void skew_ld(const vn_real *x, size_t n, size_t m, long double *a) {
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < n; j++)
+            a[i * n + j] = (i > j && j < m) ? (long double)x[i * m + j]
+                         : (j > i && i < m) ? -(long double)x[j * m + i] : 0;
+}
+
+/* Solves M·Y = C (n × n, n × r, both overwritten) by Gaussian elimination
+ * with partial pivoting, in long double. */
+static void solve_ld(long double *mat, long double *c, size_t n, size_t r) {
+    for (size_t k = 0; k < n; k++) {
+        size_t p = k;
+        for (size_t i = k + 1; i < n; i++)
+            if (fabsl(mat[i * n + k]) > fabsl(mat[p * n + k])) p = i;
+        for (size_t j = 0; j < n; j++) {
+            long double t = mat[k * n + j];
+            mat[k * n + j] = mat[p * n + j];
+            mat[p * n + j] = t;
+        }
+        for (size_t j = 0; j < r; j++) {
+            long double t = c[k * r + j];
+            c[k * r + j] = c[p * r + j];
+            c[p * r + j] = t;
+        }
+        for (size_t i = k + 1; i < n; i++) {
+            long double l = mat[i * n + k] / mat[k * n + k];
+            for (size_t j = k; j < n; j++) mat[i * n + j] -= l * mat[k * n + j];
+            for (size_t j = 0; j < r; j++) c[i * r + j] -= l * c[k * r + j];
+        }
+    }
+    for (size_t k = n; k-- > 0;) {
+        for (size_t j = 0; j < r; j++) {
+            long double v = c[k * r + j];
+            for (size_t t = k + 1; t < n; t++) v -= mat[k * n + t] * c[t * r + j];
+            c[k * r + j] = v / mat[k * n + k];
+        }
+    }
+}
+
+/* R = base · map(X) in long double, straight from the definitions. */
+static void reference_weight(vn_iv_orth_map map, const vn_real *x, const vn_real *base, size_t n,
+                             size_t m, long double *r) {
+    long double *q = malloc(n * n * sizeof *q), *a = malloc(n * n * sizeof *a);
+    long double *c = malloc(n * n * sizeof *c);
+    if (map == VN_IV_ORTH_HOUSEHOLDER) {
+        /* Q = H_1 (H_2 (⋯ (H_m E))), columns times trunc(X_jj). */
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < m; j++) q[i * m + j] = i == j;
+        for (size_t k = m; k-- > 0;) {
+            long double norm2 = 1;
+            for (size_t i = k + 1; i < n; i++) norm2 += (long double)x[i * m + k] * x[i * m + k];
+            long double tau = 2 / norm2;
+            for (size_t j = 0; j < m; j++) {
+                long double dot = q[k * m + j];
+                for (size_t i = k + 1; i < n; i++) dot += (long double)x[i * m + k] * q[i * m + j];
+                q[k * m + j] -= tau * dot;
+                for (size_t i = k + 1; i < n; i++) q[i * m + j] -= tau * dot * x[i * m + k];
+            }
+        }
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < m; j++) q[i * m + j] *= truncl((long double)x[j * m + j]);
+    } else {
+        skew_ld(x, n, m, a);
+        if (map == VN_IV_ORTH_MATRIX_EXP) {
+            expm_taylor(a, n, c);
+        } else { /* solve (I − A/2) Q = (I + A/2) */
+            for (size_t i = 0; i < n * n; i++) {
+                long double id = (i % (n + 1) == 0) ? 1 : 0;
+                c[i] = id + a[i] / 2;
+                a[i] = id - a[i] / 2;
+            }
+            solve_ld(a, c, n, n);
+        }
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < m; j++) q[i * m + j] = c[i * n + j];
+    }
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++) {
+            long double sum = 0;
+            for (size_t t = 0; t < n; t++) sum += (long double)base[i * n + t] * q[t * m + j];
+            r[i * m + j] = sum;
+        }
+    free(q);
+    free(a);
+    free(c);
+}
+
+/* L = Σ w ⊙ R, in double. */
+static double weighted(const vn_node *r, const vn_real *w) {
+    double sum = 0;
+    for (size_t i = 0; i < r->value.numel; i++) sum += (double)w[i] * (double)r->value.data[i];
+    return sum;
+}
+
+START_TEST(blocked_sizes_against_references) {
+    /* Shapes past the 64-row blocks of the LU, the solves and the products,
+     * not multiples of 64; cayley takes its narrow path for (150, 70) and
+     * its wide one for (150, 100) and (150, 150). */
+    const size_t cases[][2] = {{150, 150}, {150, 70}, {150, 100}};
+    const double spread[] = {0.02, 0.2}; /* ‖A‖₁ ≈ 1.5 and ≈ 15 (squarings) */
+#ifdef VN_REAL_DOUBLE
+    const double r_tol = 1e-12, fd_step = 1e-6, fd_tol = 1e-6;
+#else
+    const double r_tol = 2e-5, fd_step = 1e-2, fd_tol = 2e-2;
+#endif
+    for (size_t k = 0; k < VN_ARRAY_COUNT(all_maps); k++)
+        for (size_t c = 0; c < VN_ARRAY_COUNT(cases); c++)
+            for (size_t sp = 0; sp < VN_ARRAY_COUNT(spread); sp++) {
+                if (all_maps[k] != VN_IV_ORTH_MATRIX_EXP && sp > 0) continue;
+                size_t n = cases[c][0], m = cases[c][1];
+                vn_context_mark mark = vn_context_mark_get(&ctx);
+                vn_rng rng;
+                vn_rng_seed(&rng, 90 + c, 4);
+                vn_node *base = matrix_leaf(n, n, VN_NODE_CONST);
+                ck_assert_int_eq(vn_nn_init_orthogonal(&base->value, 1, &rng, &arena), VN_OK);
+                vn_node *x = matrix_leaf(n, m, VN_NODE_PARAM);
+                vn_rng_fill_uniform(&rng, x->value.data, n * m, -spread[sp], spread[sp]);
+                for (size_t j = 0; j < m; j++) x->value.data[j * m + j] = (j % 3) ? (vn_real)-1.2 : (vn_real)1.4;
+                vn_node *r = vn_iv_orthogonal(&ctx, all_maps[k], x, base);
+                CHECK_CTX(r != NULL);
+                const char *name = vn_iv_orth_map_name(all_maps[k]);
+
+                long double *want = malloc(n * m * sizeof *want);
+                reference_weight(all_maps[k], x->value.data, base->value.data, n, m, want);
+                double err = 0;
+                for (size_t i = 0; i < n * m; i++) {
+                    double d = fabs((double)r->value.data[i] - (double)want[i]);
+                    if (!(d <= err)) err = d;
+                }
+                free(want);
+                ck_assert_msg(err <= r_tol, "%s (%zu, %zu) spread %g: R off by %g", name, n, m,
+                              spread[sp], err);
+
+                /* Gradient: central differences of L = Σ w ⊙ R for entries spread
+                 * over every block, and along one random direction. */
+                vn_real *w = malloc(n * m * sizeof *w), *dir = malloc(n * m * sizeof *dir);
+                vn_rng_fill_uniform(&rng, w, n * m, -1, 1);
+                vn_zero_grad(&ctx);
+                CHECK_CTX(vn_backward_with(&ctx, r, w) == VN_OK);
+                double gmax = 0;
+                for (size_t i = 0; i < n * m; i++)
+                    if (fabs((double)x->grad.data[i]) > gmax) gmax = fabs((double)x->grad.data[i]);
+                ck_assert(gmax > 0);
+                const size_t rows[] = {1, 63, 64, 65, 100, 128, 149};
+                for (size_t a = 0; a < VN_ARRAY_COUNT(rows); a++) {
+                    size_t i = rows[a], j = (i * 7 + 3) % (i < m ? i : m);
+                    vn_real *xe = &x->value.data[i * m + j], saved = *xe;
+                    *xe = (vn_real)(saved + fd_step);
+                    r->op->forward(r);
+                    double lp = weighted(r, w);
+                    *xe = (vn_real)(saved - fd_step);
+                    r->op->forward(r);
+                    double lm = weighted(r, w);
+                    *xe = saved;
+                    double numeric = (lp - lm) / (2 * fd_step), analytic = x->grad.data[i * m + j];
+                    ck_assert_msg(fabs(numeric - analytic) <= fd_tol * gmax,
+                                  "%s (%zu, %zu) spread %g: dX[%zu][%zu] analytic %g numeric %g", name,
+                                  n, m, spread[sp], i, j, analytic, numeric);
+                }
+                /* A unit direction, so that the step stays small in norm. */
+                vn_rng_fill_uniform(&rng, dir, n * m, -1, 1);
+                double along = 0, dnorm = 0;
+                for (size_t i = 0; i < n * m; i++) dnorm += (double)dir[i] * (double)dir[i];
+                dnorm = sqrt(dnorm);
+                for (size_t i = 0; i < n * m; i++) {
+                    dir[i] = (vn_real)(dir[i] / dnorm);
+                    along += (double)dir[i] * (double)x->grad.data[i];
+                }
+                vn_real *x0 = malloc(n * m * sizeof *x0);
+                memcpy(x0, x->value.data, n * m * sizeof *x0);
+                double lpm[2];
+                for (int sgn = 0; sgn < 2; sgn++) {
+                    for (size_t i = 0; i < n * m; i++)
+                        x->value.data[i] = (vn_real)(x0[i] + (sgn ? -fd_step : fd_step) * dir[i]);
+                    r->op->forward(r);
+                    lpm[sgn] = weighted(r, w);
+                }
+                memcpy(x->value.data, x0, n * m * sizeof *x0);
+                double numeric = (lpm[0] - lpm[1]) / (2 * fd_step);
+                ck_assert_msg(fabs(numeric - along) <= fd_tol * fabs(numeric) + fd_tol * gmax,
+                              "%s (%zu, %zu) spread %g: directional derivative %g, backward %g", name,
+                              n, m, spread[sp], numeric, along);
+                free(x0);
+                free(w);
+                free(dir);
+                vn_context_rewind(&ctx, mark);
+            }
 }
 END_TEST
 
@@ -641,6 +834,7 @@ static Suite *rotation_suite(void) {
     tcase_add_test(tc, expm_against_taylor);
     tcase_add_test(tc, expm_of_rotation_generator);
     tcase_add_test(tc, expm_frechet_against_block_matrix);
+    tcase_add_test(tc, blocked_sizes_against_references);
     tcase_add_test(tc, init_equals_orthogonal_init);
     tcase_add_test(tc, init_without_rng_is_identity);
     tcase_add_test(tc, rebase_reproduces_weight);

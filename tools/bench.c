@@ -192,16 +192,17 @@ static void naive_gemm(vn_real *c, const vn_real *a, const vn_real *b, size_t m,
 static double bench_rate(bench_data *d, int variant, double seconds) {
     double flops = 2.0 * (double)d->m * (double)d->n * (double)d->k;
     bool ta = variant & 1, tb = (variant >> 1) & 1, naive = variant == 4;
-    /* Warm up, and size a batch to about 1/8 of the budget. */
+    /* Warm up, and size a batch to about 1/32 of the budget: many short
+     * batches make the best one likely to have run undisturbed. */
     double t0 = now_seconds();
     size_t reps = 0;
     do {
         if (naive) naive_gemm(d->c, d->a, d->b, d->m, d->n, d->k);
         else vn_gemm(d->c, d->a, d->b, d->m, d->n, d->k, ta, tb, false);
         reps++;
-    } while (now_seconds() - t0 < seconds / 16 && reps < 1000000);
+    } while (now_seconds() - t0 < seconds / 32 && reps < 1000000);
     double per = (now_seconds() - t0) / (double)reps;
-    size_t batch = (size_t)(seconds / 8 / (per > 0 ? per : 1e-9));
+    size_t batch = (size_t)(seconds / 32 / (per > 0 ? per : 1e-9));
     if (batch < 1) batch = 1;
     double best = 0, end = now_seconds() + seconds;
     int batches = 0;

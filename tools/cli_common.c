@@ -29,6 +29,12 @@ int cli_warn(void *user, const char *bytes, size_t length) {
     return 0;
 }
 
+bool cli_wants_help(int argc, char **argv) {
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return true;
+    return false;
+}
+
 bool cli_parse_size(const char *cmd, const char *flag, const char *text, size_t min, size_t *out) {
     char *end;
     errno = 0;

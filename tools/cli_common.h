@@ -26,6 +26,9 @@ bool cli_fail(const char *cmd, const char *fmt, ...)
  * user is the command name. */
 int cli_warn(void *user, const char *bytes, size_t length);
 
+/* True when an argument is --help or -h. */
+bool cli_wants_help(int argc, char **argv);
+
 /* Option values. Each prints a message naming the flag on failure. */
 bool cli_parse_size(const char *cmd, const char *flag, const char *text, size_t min, size_t *out);
 bool cli_parse_double(const char *cmd, const char *flag, const char *text, double *out);

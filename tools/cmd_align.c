@@ -240,11 +240,9 @@ static int train(const align_args *a, vn_context *ctx, vn_host_alloc_stats *stat
 int cmd_align(int argc, char **argv);
 
 int cmd_align(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        }
+    if (cli_wants_help(argc, argv)) {
+        usage();
+        return 0;
     }
     align_args a;
     int status = parse_args(argc, argv, &a);

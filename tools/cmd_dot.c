@@ -69,8 +69,8 @@ bool render_load_graph(const char *cmd, const render_source *src, bool backward,
             return cli_fail(cmd, "%s: %s", src->data, vn_context_message(ctx));
         base = nodes.base;
         for (size_t s = 0; s < n_sources; s++) sources[s] = nodes.sources[s];
-        /* in.sources points at `nodes`, which ends here: point it at the copy. */
-        in.sources = model ? sources : NULL;
+        /* in.sources points into `nodes`, which ends here: point it at the copy. */
+        if (in.sources) in.sources = sources;
     } else {
         size_t seq = 1;
         for (size_t i = 0; model && i < model->config.count; i++)
@@ -92,7 +92,12 @@ bool render_load_graph(const char *cmd, const render_source *src, bool backward,
     in.base_logits = false;
     if (model) {
         vn_iv_outputs out;
-        if (vn_iv_forward(model, ctx, &in, &out) == VN_OK) g->output = out.counterfactual_logits;
+        if (vn_iv_forward(model, ctx, &in, &out) == VN_OK) {
+            /* No source at all is a plain forward: draw its base logits. */
+            g->output = out.counterfactual_logits ? out.counterfactual_logits : out.base_logits;
+            for (size_t i = 0; i < model->config.count; i++)
+                if (out.collected[i]) g->collected[g->n_collected++] = out.collected[i];
+        }
     } else {
         g->output = vn_mlp_forward(&g->mlp, ctx, base);
     }
@@ -129,7 +134,9 @@ static void usage(void) {
          "                       base then each group's source uniform in [0, 1) from PCG32\n"
          "                       seed 0, default unit locations and every subspace\n"
          "  --grad               run backward from L = sum(output) and annotate gradients;\n"
-         "                       red edges carry them\n"
+         "                       red edges carry them (with --intervention the model's\n"
+         "                       weights stay frozen, as in pyvene; without, they are\n"
+         "                       trainable so that their gradients show)\n"
          "  --values             a value summary on every node (the values when <= 8)\n"
          "  --digits N           significant digits of numbers (default 4; 0: none)\n"
          "  --zoom WHAT          only one node and its neighbours: WHAT is a representation\n"
@@ -243,11 +250,19 @@ int cmd_dot(int argc, char **argv) {
         o.runs = g->runs;
         o.n_runs = g->n_runs;
         o.title = a.title ? a.title : g->title;
-        const vn_node *root = g->loss ? g->loss : g->output;
-        if (a.zoom && !(o.focus = find_zoom(g, a.zoom))) {
+        size_t count = 0;
+        const vn_node **nodes = a.zoom ? NULL : render_graph_nodes(g, &count);
+        vn_status drawn = VN_ENOMEM;
+        if (a.zoom && (o.focus = find_zoom(g, a.zoom)) != NULL)
+            drawn = vn_dot_write(&g->ctx, NULL, &o, vn_host_buffer_write, &text);
+        else if (nodes)
+            drawn = vn_dot_write_nodes(&g->ctx, nodes, count, &o, vn_host_buffer_write, &text);
+        free((void *)nodes);
+        if (a.zoom && !o.focus) {
             cli_fail(CMD, "--zoom %s: no such intervention key or node index (try 'intervention')", a.zoom);
-        } else if (vn_dot_write(&g->ctx, root, &o, vn_host_buffer_write, &text) != VN_OK || text.failed) {
-            cli_fail(CMD, "%s", text.failed ? "out of memory" : vn_context_message(&g->ctx));
+        } else if (drawn != VN_OK || text.failed) {
+            cli_fail(CMD, "%s", text.failed || !vn_context_status(&g->ctx) ? "out of memory"
+                                                                      : vn_context_message(&g->ctx));
         } else if (!render_write((const char *)text.data, text.size, a.out, err)) {
             cli_fail(CMD, "%s", err);
         } else {

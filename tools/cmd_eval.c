@@ -7,6 +7,7 @@
 
 #include "cli_common.h"
 #include "vn_iv_types.h"
+#include "vn_model_dir.h"
 #include "vn_ops.h"
 
 static const char *const CMD = "eval";
@@ -24,7 +25,8 @@ static void usage(void) {
          "  --data FILE          safetensors: base, source.{g}, active.{g}, labels, and\n"
          "                       unit_locations / subspaces metadata (pyvene's nesting)\n"
          "  --out FILE           writes base_logits, counterfactual_logits (and\n"
-         "                       collected.<key> for CollectIntervention)\n"
+         "                       collected.<key> for CollectIntervention); F32, or F64\n"
+         "                       in a -Dreal=double build\n"
          "  --grad               also writes, for L = the sum of the counterfactual logits\n"
          "                       (of the base logits without an intervention), grad.<name>\n"
          "                       of every model tensor, grad.<key>.rotate_layer.weight with\n"
@@ -72,7 +74,7 @@ typedef struct outputs {
 static void add_output(outputs *o, const char *name, const vn_tensor *t) {
     snprintf(o->names[o->count], sizeof o->names[o->count], "%s", name);
     o->tensors[o->count] = *t;
-    o->items[o->count] = vn_safetensors_item_real(o->names[o->count], &o->tensors[o->count], VN_ST_F32);
+    o->items[o->count] = vn_safetensors_item_real(o->names[o->count], &o->tensors[o->count], VN_ST_REAL);
     o->count++;
 }
 
@@ -219,11 +221,9 @@ static int run(const eval_args *a, vn_context *ctx, outputs *o) {
 int cmd_eval(int argc, char **argv);
 
 int cmd_eval(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        }
+    if (cli_wants_help(argc, argv)) {
+        usage();
+        return 0;
     }
     eval_args a;
     int status = parse_args(argc, argv, &a);

@@ -1,9 +1,10 @@
 /* cvene.c — the cvene command: subcommands in the style of git.
  *
- *   cvene demo        train a small network with the engine (the main job
- *                     until `cvene das` exists)
+ *   cvene das         pyvene's DAS tutorial end to end (the main job; cmd_das.c)
+ *   cvene train       train pyvene's MLP, write a model directory (cmd_train.c)
+ *   cvene demo        train a small network with the engine
  *   cvene gradcheck   check every op's backward against finite differences
- *   cvene bench       benchmarks (matrix product GFLOP/s)
+ *   cvene bench       benchmarks (matmul GFLOP/s, DAS and MLP steps/s)
  *
  * Hosted code: stdio, malloc and clocks live here, never in the core. */
 #include <stdio.h>
@@ -173,7 +174,10 @@ static int cmd_gradcheck(int argc, char **argv) {
     vn_gradcheck_options options = vn_gradcheck_defaults();
     printf("gradcheck (%s build): eps %g, atol %g, rtol %g\n", VN_REAL_NAME, options.eps,
            options.atol, options.rtol);
-    printf("%-16s %4s  %-28s %12s %12s  %s\n", "op", "case", "input shapes", "max abs", "max rel", "result");
+    int width = 16; /* the op column fits the longest registered name (plugins' are long) */
+    for (size_t k = 0; k < vn_op_count(); k++)
+        if ((int)strlen(vn_op_at(k)->name) > width) width = (int)strlen(vn_op_at(k)->name);
+    printf("%-*s %4s  %-28s %12s %12s  %s\n", width, "op", "case", "input shapes", "max abs", "max rel", "result");
     vn_arena arena;
     vn_host_arena(&arena, NULL);
     vn_context ctx;
@@ -191,7 +195,7 @@ static int cmd_gradcheck(int argc, char **argv) {
             bool built;
             vn_status status = vn_gradcheck_case(&ctx, op, index, &options, &result, &node, &built);
             if (status != VN_OK) {
-                printf("%-16s %4d  error: %s\n", op->name, index, vn_context_message(&ctx));
+                printf("%-*s %4d  error: %s\n", width, op->name, index, vn_context_message(&ctx));
                 failures++;
                 vn_context_rewind(&ctx, mark);
                 break;
@@ -205,7 +209,7 @@ static int cmd_gradcheck(int argc, char **argv) {
             }
             bool ok = result.failed == 0;
             failures += !ok;
-            printf("%-16s %4d  %-28s %12.3e %12.3e  %s\n", op->name, index, shapes,
+            printf("%-*s %4d  %-28s %12.3e %12.3e  %s\n", width, op->name, index, shapes,
                    result.max_abs_error, result.max_rel_error, ok ? "pass" : "FAIL");
             vn_context_rewind(&ctx, mark);
         }
@@ -219,13 +223,27 @@ static int cmd_gradcheck(int argc, char **argv) {
 
 static int cmd_bench(int argc, char **argv) {
     if (wants_help(argc, argv)) {
-        puts("usage: cvene bench [matmul] [--seconds S]\n\n"
-             "Prints matrix-product GFLOP/s for square n = 64, 256, 1024 and the DAS\n"
-             "shapes, each transpose variant, single thread.\n\n"
-             "example: cvene bench matmul --seconds 0.5");
+        puts("usage: cvene bench [matmul] [das] [mlp] [--seconds S] [--threads N] [--h H] [--batch B] [--json]\n\n"
+             "matmul  matrix-product GFLOP/s for square n = 64, 256, 1024 and the DAS\n"
+             "        shapes, each transpose variant\n"
+             "das     DAS training steps/s: frozen MLP, one RotatedSpaceIntervention at\n"
+             "        layer 0 block_output, cross-entropy, backward, Adam on the rotation;\n"
+             "        maps matrix_exp, householder (square, and tall h x h/2 through\n"
+             "        LowRankRotatedSpaceIntervention) and cayley; (h, layers, batch) =\n"
+             "        (16,3,64) (32,1,64) (128,2,64) (512,2,64) (1024,2,32)\n"
+             "mlp     MLP training steps/s (AdamW on every weight), the same shapes\n"
+             "With no name, matmul. Every table is single-threaded; --threads N (N >= 2)\n"
+             "adds the speedup of an N-thread pool for matmul and the DAS step at h = 512.\n"
+             "--h H keeps only the shapes of width H, --batch B replaces their batch size\n"
+             "(cvene das trains at --h 16 --batch 6400); --json prints das/mlp as JSON.\n"
+             "Each case also reports allocator calls per steady-state step and peak RSS.\n\n"
+             "example: cvene bench das --seconds 0.5");
         return 0;
     }
     double seconds = 0.3;
+    bool matmul = false, das = false, mlp = false, json = false;
+    int threads = 0;
+    size_t only_h = 0, batch = 0;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--seconds") && i + 1 < argc) {
             seconds = atof(argv[++i]);
@@ -233,28 +251,80 @@ static int cmd_bench(int argc, char **argv) {
                 fprintf(stderr, "cvene bench: --seconds expects a positive number\n");
                 return 2;
             }
-        } else if (strcmp(argv[i], "matmul") != 0) {
+        } else if (!strcmp(argv[i], "--threads") && i + 1 < argc) {
+            threads = atoi(argv[++i]);
+            if (threads < 2 || threads > 64) {
+                fprintf(stderr, "cvene bench: --threads expects 2 to 64\n");
+                return 2;
+            }
+        } else if (!strcmp(argv[i], "--h") && i + 1 < argc) {
+            long h = atol(argv[++i]);
+            if (h <= 0) {
+                fprintf(stderr, "cvene bench: --h expects a positive width\n");
+                return 2;
+            }
+            only_h = (size_t)h;
+        } else if (!strcmp(argv[i], "--batch") && i + 1 < argc) {
+            long b = atol(argv[++i]);
+            if (b <= 0) {
+                fprintf(stderr, "cvene bench: --batch expects a positive size\n");
+                return 2;
+            }
+            batch = (size_t)b;
+        } else if (!strcmp(argv[i], "--json")) {
+            json = true;
+        } else if (!strcmp(argv[i], "matmul")) {
+            matmul = true;
+        } else if (!strcmp(argv[i], "das")) {
+            das = true;
+        } else if (!strcmp(argv[i], "mlp")) {
+            mlp = true;
+        } else {
             fprintf(stderr, "cvene bench: unknown benchmark '%s' (see --help)\n", argv[i]);
             return 2;
         }
     }
-    vn_bench_matmul(stdout, seconds);
-    return 0;
+    if (!matmul && !das && !mlp) matmul = true;
+    int failures = 0;
+    if (matmul) {
+        vn_bench_matmul(stdout, seconds);
+        if (threads) {
+            printf("\n");
+            vn_bench_matmul_threads(stdout, seconds, threads);
+        }
+    }
+    if (das) {
+        if (matmul && !json) printf("\n");
+        failures += vn_bench_das(stdout, seconds, json, only_h, batch);
+        if (threads && !json) {
+            printf("\n");
+            vn_bench_das_threads(stdout, seconds, threads, 512);
+        }
+    }
+    if (mlp) {
+        if ((matmul || das) && !json) printf("\n");
+        failures += vn_bench_mlp(stdout, seconds, json, only_h, batch);
+    }
+    return failures ? 1 : 0;
 }
 
 int cmd_eval(int argc, char **argv);  /* cmd_eval.c */
 int cmd_align(int argc, char **argv); /* cmd_align.c */
 int cmd_dot(int argc, char **argv);   /* cmd_dot.c */
 int cmd_trace(int argc, char **argv); /* cmd_trace.c */
+int cmd_train(int argc, char **argv); /* cmd_train.c */
+int cmd_das(int argc, char **argv);   /* cmd_das.c */
 
 static const command commands[] = {
+    {"das", cmd_das, "pyvene's DAS tutorial end to end: task data, MLP, alignment, IIA"},
+    {"train", cmd_train, "train pyvene's MLP on a data file or a task; write a model directory"},
     {"demo", cmd_demo, "train a small network with the engine"},
     {"eval", cmd_eval, "base and counterfactual logits (and gradients) of a model under an intervention"},
     {"align", cmd_align, "train an intervention's rotations, boundaries and masks on labels"},
     {"dot", cmd_dot, "draw the graph of a forward (and backward) pass: .dot, .svg, .png"},
     {"trace", cmd_trace, "print a forward and a backward pass step by step"},
     {"gradcheck", cmd_gradcheck, "check op gradients against finite differences"},
-    {"bench", cmd_bench, "benchmarks (matmul GFLOP/s)"},
+    {"bench", cmd_bench, "benchmarks: matmul GFLOP/s, DAS and MLP training steps/s"},
 };
 
 static void usage(FILE *out) {

@@ -94,35 +94,71 @@ bool render_seed_graph(render_graph *g, bool backward, char *err) {
     }
     render_graph_set_runs(g, base, sources, 1);
     snprintf(g->title, sizeof g->title,
-             "seed tutorial, cell 5: RotatedSpaceIntervention at layer 0 block_output, "
-             "subspaces [1, 0] (all 32 rotated coordinates from the source)%s",
+             "pyvene's seed tutorial, cell 5: a RotatedSpaceIntervention at layer 0 block_output\n"
+             "subspaces [1, 0]: all 32 rotated coordinates come from the source%s",
              backward ? "; gradients of L = sum(counterfactual logits)" : "");
     return true;
 }
 
-size_t render_interventions(const render_graph *g, const vn_node **out, size_t max) {
-    const vn_node *root = g->loss ? g->loss : g->output;
-    if (!root) return 0;
-    size_t n = (size_t)g->ctx.n_nodes, count = 0;
-    unsigned char *reached = calloc(n + 1, 1);
-    const vn_node **by_index = calloc(n + 1, sizeof *by_index);
-    if (!reached || !by_index) {
-        free(reached);
-        free(by_index);
-        return 0;
+/* Every node of the context by index, and the ones the roots depend on. */
+typedef struct reach {
+    const vn_node **node;
+    unsigned char *reached;
+    int n;
+} reach;
+
+static bool reach_from(reach *r, const vn_context *ctx, const vn_node *const *roots, size_t n_roots) {
+    r->n = ctx->n_nodes;
+    r->node = calloc((size_t)r->n + 1, sizeof *r->node);
+    r->reached = calloc((size_t)r->n + 1, 1);
+    if (!r->node || !r->reached) {
+        free(r->node);
+        free(r->reached);
+        return false;
     }
-    for (const vn_node *p = g->ctx.last; p; p = p->prev) by_index[p->index] = p;
-    reached[root->index] = 1;
-    for (int i = root->index; i >= 0; i--)
-        if (reached[i])
-            for (int k = 0; k < by_index[i]->n_inputs; k++) reached[by_index[i]->inputs[k]->index] = 1;
-    for (size_t i = 0; i < n; i++) {
-        if (!reached[i] || !by_index[i]->op || by_index[i]->op->role != VN_ROLE_INTERVENTION) continue;
-        if (count < max) out[count] = by_index[i];
+    for (const vn_node *p = ctx->last; p; p = p->prev) r->node[p->index] = p;
+    for (size_t k = 0; k < n_roots; k++) r->reached[roots[k]->index] = 1;
+    for (int i = r->n - 1; i >= 0; i--)
+        if (r->reached[i])
+            for (int k = 0; k < r->node[i]->n_inputs; k++) r->reached[r->node[i]->inputs[k]->index] = 1;
+    return true;
+}
+
+static void reach_free(reach *r) {
+    free(r->node);
+    free(r->reached);
+}
+
+size_t render_graph_roots(const render_graph *g, const vn_node **roots, size_t max) {
+    size_t n = 0;
+    const vn_node *first = g->loss ? g->loss : g->output;
+    if (first && n < max) roots[n++] = first;
+    for (size_t k = 0; k < g->n_collected && n < max; k++) roots[n++] = g->collected[k];
+    return n;
+}
+
+const vn_node **render_graph_nodes(const render_graph *g, size_t *count) {
+    const vn_node *roots[RENDER_MAX_RUNS + VN_IV_MAX_REPRESENTATIONS];
+    size_t n_roots = render_graph_roots(g, roots, sizeof roots / sizeof roots[0]);
+    reach r;
+    *count = 0;
+    if (!reach_from(&r, &g->ctx, roots, n_roots)) return NULL;
+    const vn_node **list = malloc(((size_t)r.n + 1) * sizeof *list);
+    for (int i = 0; list && i < r.n; i++)
+        if (r.reached[i]) list[(*count)++] = r.node[i];
+    reach_free(&r);
+    return list;
+}
+
+size_t render_interventions(const render_graph *g, const vn_node **out, size_t max) {
+    size_t n_nodes, count = 0;
+    const vn_node **nodes = render_graph_nodes(g, &n_nodes);
+    for (size_t i = 0; nodes && i < n_nodes; i++) {
+        if (!nodes[i]->op || nodes[i]->op->role != VN_ROLE_INTERVENTION) continue;
+        if (count < max) out[count] = nodes[i];
         count++;
     }
-    free(reached);
-    free(by_index);
+    free((void *)nodes);
     return count;
 }
 
@@ -148,6 +184,23 @@ bool render_have_graphviz(void) {
 #endif
 }
 
+#ifdef CVENE_HAVE_GVC
+/* One Graphviz context for the whole process: Graphviz 2.43's pango plugin
+ * keeps a pointer to the last font name it measured, which a freed context
+ * would leave dangling for the next one. Freed at exit. */
+static GVC_t *shared_gvc;
+
+static void free_shared_gvc(void) {
+    if (shared_gvc) gvFreeContext(shared_gvc);
+    shared_gvc = NULL;
+}
+
+static GVC_t *graphviz(void) {
+    if (!shared_gvc && (shared_gvc = gvContext()) != NULL) atexit(free_shared_gvc);
+    return shared_gvc;
+}
+#endif
+
 bool render_to_memory(const char *dot_text, size_t length, const char *format, char **out, size_t *out_length,
                       char *err) {
     *out = NULL;
@@ -164,7 +217,7 @@ bool render_to_memory(const char *dot_text, size_t length, const char *format, c
     memcpy(text, dot_text, length);
     text[length] = '\0';
     bool ok = false;
-    GVC_t *gvc = gvContext();
+    GVC_t *gvc = graphviz();
     Agraph_t *graph = gvc ? agmemread(text) : NULL;
     if (!graph) {
         snprintf(err, VN_HOST_ERR, "Graphviz could not parse the DOT text");
@@ -189,7 +242,6 @@ bool render_to_memory(const char *dot_text, size_t length, const char *format, c
         gvFreeLayout(gvc, graph);
     }
     if (graph) agclose(graph);
-    if (gvc) gvFreeContext(gvc);
     fclose(sink);
     free(text);
     return ok;
@@ -221,35 +273,6 @@ bool render_write(const char *dot_text, size_t length, const char *path, char *e
 
 /* ---- traces ------------------------------------------------------------------------------- */
 
-/* Every node of the context by index, and the ones `root` depends on. */
-typedef struct reach {
-    const vn_node **node;
-    unsigned char *reached;
-    int n;
-} reach;
-
-static bool reach_from(reach *r, const vn_context *ctx, const vn_node *root) {
-    r->n = ctx->n_nodes;
-    r->node = calloc((size_t)r->n + 1, sizeof *r->node);
-    r->reached = calloc((size_t)r->n + 1, 1);
-    if (!r->node || !r->reached) {
-        free(r->node);
-        free(r->reached);
-        return false;
-    }
-    for (const vn_node *p = ctx->last; p; p = p->prev) r->node[p->index] = p;
-    r->reached[root->index] = 1;
-    for (int i = root->index; i >= 0; i--)
-        if (r->reached[i])
-            for (int k = 0; k < r->node[i]->n_inputs; k++) r->reached[r->node[i]->inputs[k]->index] = 1;
-    return true;
-}
-
-static void reach_free(reach *r) {
-    free(r->node);
-    free(r->reached);
-}
-
 static const char *shape_of(const vn_tensor *t, char *buf, size_t size) {
     if (t->ndim == 0) snprintf(buf, size, "scalar");
     else vn_shape_string(t, buf, size);
@@ -269,34 +292,42 @@ static void print_values(FILE *out, const vn_real *data, size_t n, int digits) {
     fputs(buf, out);
 }
 
+/* "#12 x1*w1 = mul" or "#9 matmul", then the scope. */
+static void print_head(FILE *out, const vn_node *node) {
+    fprintf(out, "  #%-3d ", node->index);
+    if (node->name) fprintf(out, "%s = ", node->name);
+    fprintf(out, "%s", vn_dot_kind(node));
+    if (node->scope) fprintf(out, "  (in %s)", node->scope);
+}
+
 void render_trace_forward(FILE *out, vn_context *ctx, const vn_node *root, int digits) {
     reach r;
-    if (!reach_from(&r, ctx, root)) {
+    if (!reach_from(&r, ctx, &root, 1)) {
         fprintf(out, "(out of memory)\n");
         return;
     }
     int count = 0;
     for (int i = 0; i < r.n; i++) count += r.reached[i];
-    fprintf(out, "forward: %d nodes in creation order, which is a topological order\n", count);
+    fprintf(out, "forward: the %d nodes #%d depends on, in creation order (every node comes after its inputs)\n",
+            count, root->index);
     char shape[64];
     for (int i = 0; i < r.n; i++) {
         if (!r.reached[i]) continue;
         const vn_node *node = r.node[i];
         if (!node->op) {
-            fprintf(out, "  #%-3d %-16s %s %s = ", i, vn_dot_kind(node), node->name ? node->name : "(unnamed)",
+            fprintf(out, "  #%-3d %s: %s %s = ", i, node->name ? node->name : "(unnamed)", vn_dot_kind(node),
                     shape_of(&node->value, shape, sizeof shape));
             print_values(out, node->value.data, node->value.numel, digits);
             fputc('\n', out);
             continue;
         }
-        fprintf(out, "  #%-3d %-16s%s%s%s%s\n", i, node->op->name, node->name ? " " : "", node->name ? node->name : "",
-                node->scope ? "  in " : "", node->scope ? node->scope : "");
-        fprintf(out, "         inputs  ");
+        print_head(out, node);
+        fprintf(out, "\n         in   ");
         for (int k = 0; k < node->n_inputs; k++) {
             if (k) fprintf(out, ", ");
             print_ref(out, node->inputs[k]);
         }
-        fprintf(out, "\n         output  %s = ", shape_of(&node->value, shape, sizeof shape));
+        fprintf(out, "\n         out  %s = ", shape_of(&node->value, shape, sizeof shape));
         print_values(out, node->value.data, node->value.numel, digits);
         fputc('\n', out);
     }
@@ -337,7 +368,7 @@ static bool print_sends(FILE *out, vn_context *ctx, const vn_node *node_c, int d
         bool repeat = false;
         for (int j = 0; j < k; j++) repeat |= node->inputs[j] == in;
         if (repeat) continue;
-        fprintf(out, "         sends to ");
+        fprintf(out, "         sends to  ");
         print_ref(out, in);
         if (!temp[k]) {
             fprintf(out, ": nothing (%s)\n", in->flags & VN_NODE_FROZEN ? "frozen" : "needs no gradient");
@@ -357,30 +388,45 @@ static bool print_sends(FILE *out, vn_context *ctx, const vn_node *node_c, int d
 
 bool render_trace_backward(FILE *out, vn_context *ctx, const vn_node *loss, int digits) {
     reach r;
-    if (!reach_from(&r, ctx, loss)) {
+    if (!reach_from(&r, ctx, &loss, 1)) {
         fprintf(out, "(out of memory)\n");
         return false;
     }
-    fprintf(out, "backward from #%d %s: its gradient is seeded with 1, then every node, newest first,\n"
-                 "passes the gradient it received on to its inputs (each op's backward adds its share)\n",
-            loss->index, loss->op ? loss->op->name : vn_dot_kind(loss));
+    fprintf(out, "backward from #%d: its gradient is seeded with 1; then each node, newest first, has\n"
+                 "received its whole gradient and its op's backward sends a share to each input\n",
+            loss->index);
     bool ok = true;
     char shape[64];
+    int skipped = 0;
     for (int i = loss->index; i >= 0 && ok; i--) {
         const vn_node *node = r.node[i];
-        if (!r.reached[i] || !node->grad.data || !(vn_node_requires_grad(node) || node == loss)) continue;
+        if (!r.reached[i]) continue;
+        if (!node->grad.data || !(vn_node_requires_grad(node) || node == loss)) {
+            skipped++;
+            continue;
+        }
         if (!node->op) {
-            fprintf(out, "  #%-3d %-16s %s: gradient %s = ", i, vn_dot_kind(node),
-                    node->name ? node->name : "(unnamed)", shape_of(&node->grad, shape, sizeof shape));
+            fprintf(out, "  #%-3d %s: %s, gradient %s = ", i, node->name ? node->name : "(unnamed)",
+                    vn_dot_kind(node), shape_of(&node->grad, shape, sizeof shape));
             print_values(out, node->grad.data, node->grad.numel, digits);
             fputc('\n', out);
             continue;
         }
-        fprintf(out, "  #%-3d %-16s%s%s receives %s ", i, node->op->name, node->name ? " " : "",
-                node->name ? node->name : "", shape_of(&node->grad, shape, sizeof shape));
+        print_head(out, node);
+        fprintf(out, "\n         receives  %s ", shape_of(&node->grad, shape, sizeof shape));
         print_values(out, node->grad.data, node->grad.numel, digits);
         fputc('\n', out);
         ok = print_sends(out, ctx, node, digits);
+    }
+    if (ok && skipped) {
+        fprintf(out, "  not visited (no gradient needed: data, constants, frozen parameters and what\n"
+                     "  depends only on them):");
+        for (int i = 0; i <= loss->index; i++) {
+            const vn_node *node = r.node[i];
+            if (r.reached[i] && !(node->grad.data && (vn_node_requires_grad(node) || node == loss)))
+                fprintf(out, " #%d", i);
+        }
+        fputc('\n', out);
     }
     reach_free(&r);
     return ok;

@@ -31,6 +31,8 @@ typedef struct render_graph {
     bool has_model;                 /* an intervenable model was built */
     vn_node *output;                /* counterfactual logits (base logits without interventions) */
     vn_node *loss;                  /* sum of the output, after backward; NULL without */
+    vn_node *collected[VN_IV_MAX_REPRESENTATIONS]; /* CollectIntervention outputs */
+    size_t n_collected;
     vn_dot_run runs[RENDER_MAX_RUNS]; /* every source run, then the base run */
     size_t n_runs;
     char run_labels[RENDER_MAX_RUNS][64];
@@ -56,8 +58,16 @@ bool render_seed_graph(render_graph *g, bool backward, char *err);
  * (group g)" for every non-NULL source, then "base run". */
 void render_graph_set_runs(render_graph *g, vn_node *base, vn_node *const *sources, size_t n_sources);
 
-/* The intervention op nodes the output depends on, in topological order;
- * returns how many (at most max are stored). */
+/* The roots of the graph's picture: the loss (or, without backward, the
+ * output), then every collected output; returns how many (at most max). */
+size_t render_graph_roots(const render_graph *g, const vn_node **roots, size_t max);
+
+/* Every node the roots depend on, in topological order: a malloc'd array
+ * (free it) of *count nodes; NULL when out of memory. */
+const vn_node **render_graph_nodes(const render_graph *g, size_t *count);
+
+/* The intervention op nodes the roots depend on, in topological order;
+ * returns how many there are (at most max are stored). */
 size_t render_interventions(const render_graph *g, const vn_node **out, size_t max);
 
 /* ---- DOT text and rendering --------------------------------------------------------- */

@@ -1,0 +1,344 @@
+/* test_regressions.c — one test per finding of the fuzzers (tests/fuzz)
+ * and of the review of every reader for sizes, offsets and counts that the
+ * input decides (README.md, "Reliability"). Each test names the input that
+ * used to misbehave and checks the behaviour the contract asks for. The
+ * inputs that came from a fuzzer are also kept as files under
+ * tests/fuzz/regressions/<target>/, which the fuzz-replay tests run. */
+#define _POSIX_C_SOURCE 200809L
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "host.h"
+#include "vn_iv_io.h"
+#include "vn_iv_model.h"
+#include "vn_iv_types.h"
+#include "vn_json.h"
+#include "vn_model_dir.h"
+#include "vn_ops.h"
+#include "vn_safetensors.h"
+
+#define ERR 512
+
+static vn_arena arena;
+static vn_context ctx;
+
+static void setup(void) {
+    vn_host_arena(&arena, NULL);
+    vn_context_init(&ctx, &arena);
+    ck_assert_int_eq(vn_iv_register_ops(), VN_OK);
+}
+
+static void teardown(void) { vn_arena_release(&arena); }
+
+/* A writer that appends to a string (for warnings). */
+typedef struct text {
+    char buf[1024];
+    size_t n;
+} text;
+
+static int text_write(void *user, const char *bytes, size_t length) {
+    text *t = user;
+    for (size_t i = 0; i < length && t->n + 1 < sizeof t->buf; i++) t->buf[t->n++] = bytes[i];
+    t->buf[t->n] = '\0';
+    return 0;
+}
+
+/* A safetensors file from a raw JSON header and `data_size` zero bytes of
+ * data (malloc'd; the caller frees). */
+static unsigned char *raw_file(const char *header, size_t data_size, size_t *size) {
+    size_t hlen = strlen(header);
+    *size = 8 + hlen + data_size;
+    unsigned char *file = calloc(1, *size);
+    ck_assert_ptr_nonnull(file);
+    for (int i = 0; i < 8; i++) file[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+    memcpy(file + 8, header, hlen);
+    return file;
+}
+
+/* The seed tutorial's model and intervention (tests/data/ref/seed_rotated_h32),
+ * loaded with the calls `cvene eval` makes. */
+#define SEED_CASE "data/ref/seed_rotated_h32"
+typedef struct seed_case {
+    vn_mlp mlp;
+    vn_iv_config config;
+    vn_iv_model model;
+} seed_case;
+
+static void read_case_file(const char *name, unsigned char **data, size_t *size) {
+    char path[256], err[VN_HOST_ERR];
+    snprintf(path, sizeof path, "%s/%s", SEED_CASE, name);
+    ck_assert_msg(vn_host_read_file(path, data, size, err), "%s", err);
+}
+
+static void load_seed_case(seed_case *c) {
+    unsigned char *bytes;
+    size_t size;
+    char err[ERR];
+    vn_mlp_config mc;
+    read_case_file("model/config.json", &bytes, &size);
+    ck_assert_int_eq(vn_model_config_parse(bytes, size, &arena, &mc, NULL, NULL, err, sizeof err), VN_OK);
+    free(bytes);
+    ck_assert_int_eq(vn_mlp_init(&c->mlp, &ctx, &mc, NULL), VN_OK);
+    read_case_file("model/model.safetensors", &bytes, &size);
+    ck_assert_int_eq(vn_model_load_params(&c->mlp, bytes, size, &arena, err, sizeof err), VN_OK);
+    free(bytes);
+    read_case_file("intervention/config.json", &bytes, &size);
+    ck_assert_int_eq(vn_iv_config_parse(bytes, size, &arena, &c->config, NULL, NULL, err, sizeof err), VN_OK);
+    free(bytes);
+    ck_assert_int_eq(vn_iv_model_init(&c->model, &ctx, &c->mlp, &c->config, NULL), VN_OK);
+}
+
+/* vn_iv_data_parse of a raw file for the seed case; the message in err. */
+static vn_status parse_data(seed_case *c, const char *header, size_t data_size, char *err) {
+    size_t size;
+    unsigned char *file = raw_file(header, data_size, &size);
+    vn_iv_batch batch;
+    vn_status status = vn_iv_data_parse(file, size, &c->model, 32, 2, &arena, &batch, err, ERR);
+    free(file);
+    return status;
+}
+
+/* ======================================================================== */
+/* Model directory (nn/vn_model_dir.c)                                      */
+/* ======================================================================== */
+
+/* A key that equals a field's name up to an escaped NUL ("h_dim\u0000")
+ * is not that field: it used to be read as h_dim (vn_strcmp stops at the
+ * NUL), silently overriding the real one. Now it is an unknown key, ignored
+ * with a warning. */
+START_TEST(test_model_config_key_with_nul) {
+    static const char json[] = "{\"h_dim\": 4, \"h_dim\\u0000\": 8, \"n_layer\": 1}";
+    vn_mlp_config c;
+    char err[ERR];
+    text warnings = {{0}, 0};
+    ck_assert_int_eq(vn_model_config_parse(json, strlen(json), &arena, &c, text_write, &warnings, err, sizeof err),
+                     VN_OK);
+    ck_assert_int_eq(c.h_dim, 4);
+    ck_assert_msg(strstr(warnings.buf, "unknown key") != NULL, "no warning: \"%s\"", warnings.buf);
+}
+END_TEST
+
+/* A tensor whose name is a parameter's name plus "\u0000..." is not that
+ * parameter: it used to pass the "is a parameter" check and then be
+ * ignored. Now it is the error for a tensor the model does not have. */
+START_TEST(test_model_weights_name_with_nul) {
+    vn_mlp_config c = vn_mlp_config_default();
+    c.h_dim = 2;
+    c.n_layer = 0;
+    c.num_classes = 2;
+    vn_mlp mlp;
+    ck_assert_int_eq(vn_mlp_init(&mlp, &ctx, &c, NULL), VN_OK);
+    /* The model's own file, then the same header with one more tensor
+     * named "score.bias\u0000x" (spelled with the escape in the JSON). */
+    vn_host_buffer good = {0};
+    char err[ERR];
+    ck_assert_int_eq(vn_model_save_params(&mlp, &arena, vn_host_buffer_write, &good, err, sizeof err), VN_OK);
+    ck_assert_int_eq(vn_model_load_params(&mlp, good.data, good.size, &arena, err, sizeof err), VN_OK);
+    static const char header[] =
+        "{\"score.weight\":{\"dtype\":\"F32\",\"shape\":[2,2],\"data_offsets\":[0,16]},"
+        "\"score.bias\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[16,24]},"
+        "\"score.bias\\u0000x\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[24,32]}}";
+    size_t hlen = strlen(header), size = 8 + hlen + 32;
+    unsigned char *file = calloc(1, size);
+    ck_assert_ptr_nonnull(file);
+    for (int i = 0; i < 8; i++) file[i] = (unsigned char)((uint64_t)hlen >> (8 * i));
+    memcpy(file + 8, header, hlen);
+    vn_status status = vn_model_load_params(&mlp, file, size, &arena, err, sizeof err);
+    ck_assert_int_eq(status, VN_EFORMAT);
+    ck_assert_msg(strstr(err, "not a parameter") != NULL, "message: %s", err);
+    free(file);
+    vn_host_buffer_free(&good);
+}
+END_TEST
+
+/* ======================================================================== */
+/* Data files and intervention directories (intervene/)                     */
+/* ======================================================================== */
+
+/* Labels and active flags stored as F32/F64 must be whole numbers in range.
+ * NaN, infinities and values beyond int64 were converted with a C cast
+ * (intervene/vn_iv_io.c, read_ints), which is undefined behaviour:
+ * clang's UBSan (float-cast-overflow, part of -fsanitize=undefined there,
+ * not in gcc's) stops on it; on x86 the cast happens to give INT64_MIN,
+ * so the error below is what the reader reports by accident there. */
+START_TEST(test_data_float_labels) {
+    seed_case c;
+    load_seed_case(&c);
+    static const float bad[] = {0.5f, 1e30f, -1e30f, 9.3e18f, -9.3e18f};
+    char header[512], err[ERR];
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0] + 2; i++) {
+        float v = i < sizeof bad / sizeof bad[0] ? bad[i] : i == sizeof bad / sizeof bad[0] ? (float)NAN : (float)INFINITY;
+        snprintf(header, sizeof header,
+                 "{\"base\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[0,128]},"
+                 "\"labels\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[128,132]}}");
+        size_t size;
+        unsigned char *file = raw_file(header, 132, &size);
+        memcpy(file + size - 4, &v, 4);
+        vn_iv_batch batch;
+        vn_status status = vn_iv_data_parse(file, size, &c.model, 32, 2, &arena, &batch, err, ERR);
+        free(file);
+        ck_assert_msg(status == VN_EFORMAT || status == VN_ERANGE, "labels = %g accepted (%s)", (double)v, err);
+    }
+}
+END_TEST
+
+/* Pending a fix in intervene/vn_iv_io.c (parse_data compares names with
+ * vn_strcmp / vn_strncmp, which stop at a NUL): a tensor named
+ * "labels\u0000x" or "source.0\u0000x" is not labels or source 0; the
+ * format says unknown tensors are errors. */
+START_TEST(test_data_tensor_name_with_nul) {
+    seed_case c;
+    load_seed_case(&c);
+    char err[ERR];
+    vn_status status = parse_data(&c,
+        "{\"base\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[0,128]},"
+        "\"labels\\u0000x\":{\"dtype\":\"I64\",\"shape\":[1],\"data_offsets\":[128,136]}}", 136, err);
+    ck_assert_msg(status == VN_EFORMAT && strstr(err, "unknown tensor"), "labels\\u0000x: %d %s", status, err);
+    status = parse_data(&c,
+        "{\"base\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[0,128]},"
+        "\"source.0\\u0000x\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[128,256]}}", 256, err);
+    ck_assert_msg(status == VN_EFORMAT && strstr(err, "unknown tensor"), "source.0\\u0000x: %d %s", status, err);
+}
+END_TEST
+
+/* Pending a fix in intervene/vn_iv_io.c (parse_json_meta parses
+ * vn_strlen(text) bytes of a metadata value): a value with an escaped NUL,
+ * "[[[0]]]\u0000 anything", was read as "[[[0]]]", ignoring the rest. */
+START_TEST(test_data_metadata_with_nul) {
+    seed_case c;
+    load_seed_case(&c);
+    char err[ERR];
+    vn_status status = parse_data(&c,
+        "{\"__metadata__\":{\"subspaces\":\"[[[0]]]\\u0000 anything\"},"
+        "\"base\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[0,128]},"
+        "\"source.0\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[128,256]}}", 256, err);
+    ck_assert_msg(status == VN_EFORMAT, "subspaces with a NUL inside accepted");
+}
+END_TEST
+
+/* Pending a fix in intervene/vn_iv_io.c (check_names compares with
+ * vn_strncmp / vn_strcmp): "<key>.masks\u0000x" in interventions.safetensors
+ * used to count as the key's masks and then be ignored; it is an unknown
+ * tensor. */
+START_TEST(test_iv_tensor_name_with_nul) {
+    seed_case c;
+    load_seed_case(&c);
+    unsigned char *bytes;
+    size_t size;
+    read_case_file("intervention/interventions.safetensors", &bytes, &size);
+    ck_assert_int_eq(vn_iv_load_tensors(&c.model, &ctx, bytes, size), VN_OK);
+    /* The same file with one more (empty) tensor named <key>.rotate_layer.weight\u0000x. */
+    uint64_t hlen = 0;
+    for (int i = 7; i >= 0; i--) hlen = (hlen << 8) | bytes[i];
+    const char *key = c.model.units[0].key;
+    char extra[512];
+    snprintf(extra, sizeof extra, ",\"%s.rotate_layer.weight\\u0000x\":{\"dtype\":\"F32\",\"shape\":[0],"
+             "\"data_offsets\":[%zu,%zu]}}", key, size - 8 - (size_t)hlen, size - 8 - (size_t)hlen);
+    size_t json_end = 8 + (size_t)hlen;
+    while (bytes[json_end - 1] == ' ') json_end--;
+    ck_assert_int_eq(bytes[json_end - 1], '}');
+    size_t new_hlen = json_end - 1 - 8 + strlen(extra), data_size = size - 8 - (size_t)hlen;
+    unsigned char *file = malloc(8 + new_hlen + data_size);
+    ck_assert_ptr_nonnull(file);
+    for (int i = 0; i < 8; i++) file[i] = (unsigned char)((uint64_t)new_hlen >> (8 * i));
+    memcpy(file + 8, bytes + 8, json_end - 1 - 8);
+    memcpy(file + json_end - 1, extra, strlen(extra));
+    memcpy(file + 8 + new_hlen, bytes + 8 + hlen, data_size);
+    vn_status status = vn_iv_load_tensors(&c.model, &ctx, file, 8 + new_hlen + data_size);
+    ck_assert_msg(status == VN_EFORMAT && strstr(vn_context_message(&ctx), "unknown tensor"),
+                  "a tensor name with a NUL inside: %d %s", status, vn_context_message(&ctx));
+    vn_context_clear_error(&ctx);
+    free(file);
+    free(bytes);
+}
+END_TEST
+
+/* Pending a fix in intervene/vn_iv_config.c (read_representation matches
+ * field names with vn_strcmp): "layer\u0000" is not "layer". It used to
+ * set the layer (here to 5, out of the model's range). */
+START_TEST(test_iv_config_key_with_nul) {
+    static const char json[] = "{\"representations\": [{\"layer\": 0, \"layer\\u0000\": 5}],"
+                               " \"intervention_types\": \"VanillaIntervention\"}";
+    vn_iv_config config;
+    char err[ERR];
+    text warnings = {{0}, 0};
+    ck_assert_int_eq(vn_iv_config_parse(json, strlen(json), &arena, &config, text_write, &warnings, err, sizeof err),
+                     VN_OK);
+    ck_assert_int_eq(config.representations[0].layer, 0);
+    ck_assert_msg(strstr(warnings.buf, "unknown key") != NULL, "no warning: \"%s\"", warnings.buf);
+}
+END_TEST
+
+/* Pending a fix in tools/cmd_eval.c (print_summary divides by the number
+ * of examples) or in the data file reader (which accepts B = 0): `cvene
+ * eval` on a data file with base (0, 1, h) printed "IIA -nan (0/0)" and a
+ * mean effect of -nan, and exited 0. Nothing it prints may be NaN. */
+static const char *cvene_path;
+
+START_TEST(test_eval_empty_batch) {
+    ck_assert_ptr_nonnull(cvene_path);
+    char header[512], path[] = "/tmp/cvene-empty-XXXXXX";
+    int fd = mkstemp(path);
+    ck_assert_int_ge(fd, 0);
+    snprintf(header, sizeof header,
+             "{\"base\":{\"dtype\":\"F32\",\"shape\":[0,1,32],\"data_offsets\":[0,0]},"
+             "\"source.0\":{\"dtype\":\"F32\",\"shape\":[0,1,32],\"data_offsets\":[0,0]},"
+             "\"labels\":{\"dtype\":\"I64\",\"shape\":[0],\"data_offsets\":[0,0]}}");
+    size_t size;
+    unsigned char *file = raw_file(header, 0, &size);
+    ck_assert_int_eq(write(fd, file, size), (ssize_t)size);
+    close(fd);
+    free(file);
+    char command[1024];
+    snprintf(command, sizeof command, "%s eval --model %s/model --intervention %s/intervention --data %s 2>&1",
+             cvene_path, SEED_CASE, SEED_CASE, path);
+    FILE *out = popen(command, "r");
+    ck_assert_ptr_nonnull(out);
+    char output[4096];
+    size_t n = fread(output, 1, sizeof output - 1, out);
+    output[n] = '\0';
+    pclose(out);
+    unlink(path);
+    ck_assert_msg(strstr(output, "nan") == NULL, "cvene eval printed NaN:\n%s", output);
+}
+END_TEST
+
+static Suite *regressions_suite(void) {
+    Suite *s = suite_create("regressions");
+    TCase *model = tcase_create("model_dir");
+    tcase_add_checked_fixture(model, setup, teardown);
+    tcase_add_test(model, test_model_config_key_with_nul);
+    tcase_add_test(model, test_model_weights_name_with_nul);
+    suite_add_tcase(s, model);
+    TCase *data = tcase_create("intervene");
+    tcase_add_checked_fixture(data, setup, teardown);
+    tcase_add_test(data, test_data_float_labels);
+    suite_add_tcase(s, data);
+    /* Findings whose fix belongs to code still being written elsewhere:
+     * they fail until then, so they run with CVENE_PENDING_FIXES=1 only.
+     * Each moves to the case above with its fix. */
+    if (getenv("CVENE_PENDING_FIXES")) {
+        TCase *pending = tcase_create("pending");
+        tcase_add_checked_fixture(pending, setup, teardown);
+        tcase_add_test(pending, test_data_tensor_name_with_nul);
+        tcase_add_test(pending, test_data_metadata_with_nul);
+        tcase_add_test(pending, test_iv_tensor_name_with_nul);
+        tcase_add_test(pending, test_iv_config_key_with_nul);
+        tcase_add_test(pending, test_eval_empty_batch);
+        suite_add_tcase(s, pending);
+    }
+    return s;
+}
+
+int main(int argc, char **argv) {
+    cvene_path = argc > 1 ? argv[1] : NULL;
+    SRunner *runner = srunner_create(regressions_suite());
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
