@@ -74,7 +74,7 @@ static void warn(parser *p, const char *fmt, ...) {
 
 /* Formats "representation i: <detail>" errors. */
 static vn_status rep_error(parser *p, size_t i, const char *field, const char *detail) {
-    return ivt_report(p->err, p->err_size, VN_EFORMAT, "intervention config: representation %zu: %s: %s", i,
+    return vn_message(p->err, p->err_size, VN_EFORMAT, "intervention config: representation %zu: %s: %s", i,
                       field, detail);
 }
 
@@ -95,7 +95,7 @@ static vn_status read_type(parser *p, const char *where, const vn_json_value *v,
     char detail[400];
     if (vn_json_get_string(v, "intervention type", &name, NULL, detail, sizeof detail) != VN_OK ||
         vn_iv_type_lookup(name, out, detail, sizeof detail) != VN_OK)
-        return ivt_report(p->err, p->err_size, VN_EFORMAT, "intervention config: %s: %s", where, detail);
+        return vn_message(p->err, p->err_size, VN_EFORMAT, "intervention config: %s: %s", where, detail);
     return VN_OK;
 }
 
@@ -103,9 +103,9 @@ static vn_status read_map(parser *p, const char *where, const vn_json_value *v, 
     const char *name;
     char detail[200];
     if (vn_json_get_string(v, "orthogonal_map", &name, NULL, detail, sizeof detail) != VN_OK)
-        return ivt_report(p->err, p->err_size, VN_EFORMAT, "intervention config: %s: %s", where, detail);
+        return vn_message(p->err, p->err_size, VN_EFORMAT, "intervention config: %s: %s", where, detail);
     if (vn_iv_orth_map_lookup(name, out) != VN_OK)
-        return ivt_report(p->err, p->err_size, VN_EFORMAT,
+        return vn_message(p->err, p->err_size, VN_EFORMAT,
                           "intervention config: %s: unknown orthogonal_map \"%.40s\"; valid names: "
                           "matrix_exp, householder, cayley", where, name);
     return VN_OK;
@@ -119,7 +119,7 @@ static vn_status read_partition(parser *p, size_t i, const vn_json_value *v, vn_
         return rep_error(p, i, "subspace_partition", "expected null or a list of [start, end) pairs or index lists");
     size_t n = vn_json_length(v);
     vn_iv_partition_entry *entries = vn_arena_alloc(p->arena, (n ? n : 1) * sizeof *entries, 0);
-    if (!entries) return ivt_report(p->err, p->err_size, VN_ENOMEM, "intervention config: out of memory");
+    if (!entries) return vn_message(p->err, p->err_size, VN_ENOMEM, "intervention config: out of memory");
     for (size_t e = 0; e < n; e++) {
         const vn_json_value *entry = vn_json_at(v, e);
         char detail[200];
@@ -130,7 +130,7 @@ static vn_status read_partition(parser *p, size_t i, const vn_json_value *v, vn_
         }
         size_t count = vn_json_length(entry);
         int64_t *values = vn_arena_alloc(p->arena, (count ? count : 1) * sizeof *values, 0);
-        if (!values) return ivt_report(p->err, p->err_size, VN_ENOMEM, "intervention config: out of memory");
+        if (!values) return vn_message(p->err, p->err_size, VN_ENOMEM, "intervention config: out of memory");
         for (size_t k = 0; k < count; k++) {
             if (vn_json_get_int64(vn_json_at(entry, k), "a partition index", &values[k], detail,
                                   sizeof detail) != VN_OK)
@@ -236,14 +236,14 @@ static vn_status read_representation(parser *p, size_t i, const vn_json_value *v
 
 vn_status vn_iv_config_parse(const void *bytes, size_t size, vn_arena *arena, vn_iv_config *out,
                              vn_write_fn warn_fn, void *warn_user, char *err, size_t err_size) {
-    if (!bytes || !arena || !out) return ivt_report(err, err_size, VN_EINVAL, "intervention config: NULL argument");
+    if (!bytes || !arena || !out) return vn_message(err, err_size, VN_EINVAL, "intervention config: NULL argument");
     parser p = {arena, warn_fn, warn_user, err, err_size};
     const vn_json_value *root;
     char detail[400];
     vn_status status = vn_json_parse(bytes, size, arena, &root, detail, sizeof detail);
-    if (status != VN_OK) return ivt_report(err, err_size, status, "intervention config: %s", detail);
+    if (status != VN_OK) return vn_message(err, err_size, status, "intervention config: %s", detail);
     if (root->type != VN_JSON_OBJECT)
-        return ivt_report(err, err_size, VN_EFORMAT, "intervention config: expected a JSON object, found %s",
+        return vn_message(err, err_size, VN_EFORMAT, "intervention config: expected a JSON object, found %s",
                           vn_json_type_name(root->type));
     *out = (vn_iv_config){0};
     static const char *const known[] = {"representations", "intervention_types", "orthogonal_map",
@@ -259,21 +259,21 @@ vn_status vn_iv_config_parse(const void *bytes, size_t size, vn_arena *arena, vn
     if (mode && mode->type != VN_JSON_NULL) {
         const char *name;
         if (vn_json_get_string(mode, "mode", &name, NULL, detail, sizeof detail) != VN_OK)
-            return ivt_report(err, err_size, VN_EFORMAT, "intervention config: %s", detail);
+            return vn_message(err, err_size, VN_EFORMAT, "intervention config: %s", detail);
         if (vn_strcmp(name, "parallel") != 0)
-            return ivt_report(err, err_size, VN_EFORMAT, "intervention config: mode \"%.20s\" is not supported "
+            return vn_message(err, err_size, VN_EFORMAT, "intervention config: mode \"%.20s\" is not supported "
                               "(only \"parallel\")", name);
     }
     const vn_json_value *reps = vn_json_get(root, "representations");
     if (!reps || reps->type != VN_JSON_ARRAY || vn_json_length(reps) == 0)
-        return ivt_report(err, err_size, VN_EFORMAT,
+        return vn_message(err, err_size, VN_EFORMAT,
                           "intervention config: \"representations\" must be a non-empty list");
     size_t count = vn_json_length(reps);
     if (count > VN_IV_MAX_REPRESENTATIONS)
-        return ivt_report(err, err_size, VN_EFORMAT, "intervention config: %zu representations (at most %d)",
+        return vn_message(err, err_size, VN_EFORMAT, "intervention config: %zu representations (at most %d)",
                           count, VN_IV_MAX_REPRESENTATIONS);
     out->representations = vn_arena_alloc(arena, count * sizeof *out->representations, 0);
-    if (!out->representations) return ivt_report(err, err_size, VN_ENOMEM, "intervention config: out of memory");
+    if (!out->representations) return vn_message(err, err_size, VN_ENOMEM, "intervention config: out of memory");
     out->count = count;
     for (size_t i = 0; i < count; i++)
         if ((status = read_representation(&p, i, vn_json_at(reps, i), &out->representations[i])) != VN_OK)
@@ -287,7 +287,7 @@ vn_status vn_iv_config_parse(const void *bytes, size_t size, vn_arena *arena, vn
     const vn_json_value *types = vn_json_get(root, "intervention_types");
     if (types && types->type == VN_JSON_ARRAY) {
         if (vn_json_length(types) != count)
-            return ivt_report(err, err_size, VN_EFORMAT, "intervention config: intervention_types lists %zu "
+            return vn_message(err, err_size, VN_EFORMAT, "intervention config: intervention_types lists %zu "
                               "types for %zu representations", vn_json_length(types), count);
         for (size_t i = 0; i < count; i++) {
             const vn_iv_type *t;
@@ -390,12 +390,12 @@ vn_status vn_iv_config_groups(const vn_iv_config *c, size_t *group_of, size_t *n
     for (size_t i = 0; i < c->count; i++) {
         const vn_iv_representation *r = &c->representations[i];
         if (!r->has_group_key)
-            return ivt_report(err, err_size, VN_EINVAL, "representation %zu has no group_key while others have "
+            return vn_message(err, err_size, VN_EINVAL, "representation %zu has no group_key while others have "
                               "one: with group keys, every representation needs one (pyvene's rule)", i);
         if (i > 0) {
             int64_t prev = c->representations[i - 1].group_key;
             if (r->group_key < prev)
-                return ivt_report(err, err_size, VN_EINVAL, "representation %zu: group_key %lld after %lld: group "
+                return vn_message(err, err_size, VN_EINVAL, "representation %zu: group_key %lld after %lld: group "
                                   "keys must be non-decreasing in config order (pyvene's rule)", i,
                                   (long long)r->group_key, (long long)prev);
             if (r->group_key != prev) groups++;
@@ -410,25 +410,25 @@ static vn_status check_partition(const vn_iv_config *c, size_t i, size_t coords,
                                  size_t err_size) {
     const vn_iv_representation *r = &c->representations[i];
     if (r->partition && r->n_partitions == 0)
-        return ivt_report(err, err_size, VN_EINVAL, "representation %zu (%s): subspace_partition is empty", i, key);
+        return vn_message(err, err_size, VN_EINVAL, "representation %zu (%s): subspace_partition is empty", i, key);
     for (size_t e = 0; e < r->n_partitions; e++) {
         const vn_iv_partition_entry *p = &r->partition[e];
         if (p->is_pair) {
             int64_t start = p->values[0], end = p->values[1];
             if (start >= end)
-                return ivt_report(err, err_size, VN_EINVAL, "representation %zu (%s): subspace_partition entry %zu "
+                return vn_message(err, err_size, VN_EINVAL, "representation %zu (%s): subspace_partition entry %zu "
                                   "[%lld, %lld) is empty", i, key, e, (long long)start, (long long)end);
             if (start < 0 || (uint64_t)end > coords)
-                return ivt_report(err, err_size, VN_ERANGE, "representation %zu (%s): subspace_partition entry %zu "
+                return vn_message(err, err_size, VN_ERANGE, "representation %zu (%s): subspace_partition entry %zu "
                                   "[%lld, %lld) is outside the %zu coordinates of %s", i, key, e,
                                   (long long)start, (long long)end, coords, r->type->name);
         } else {
             if (p->count == 0)
-                return ivt_report(err, err_size, VN_EINVAL, "representation %zu (%s): subspace_partition entry %zu "
+                return vn_message(err, err_size, VN_EINVAL, "representation %zu (%s): subspace_partition entry %zu "
                                   "is an empty list", i, key, e);
             for (size_t k = 0; k < p->count; k++)
                 if (p->values[k] < 0 || (uint64_t)p->values[k] >= coords)
-                    return ivt_report(err, err_size, VN_ERANGE, "representation %zu (%s): subspace_partition entry "
+                    return vn_message(err, err_size, VN_ERANGE, "representation %zu (%s): subspace_partition entry "
                                       "%zu: index %lld is outside the %zu coordinates of %s", i, key, e,
                                       (long long)p->values[k], coords, r->type->name);
         }
@@ -439,9 +439,9 @@ static vn_status check_partition(const vn_iv_config *c, size_t i, size_t coords,
 vn_status vn_iv_config_check(const vn_iv_config *c, const vn_mlp_config *model, char *err,
                              size_t err_size) {
     if (!c || !model || c->count == 0)
-        return ivt_report(err, err_size, VN_EINVAL, "intervention config: no representations");
+        return vn_message(err, err_size, VN_EINVAL, "intervention config: no representations");
     if (c->count > VN_IV_MAX_REPRESENTATIONS)
-        return ivt_report(err, err_size, VN_EINVAL, "intervention config: %zu representations (at most %d)",
+        return vn_message(err, err_size, VN_EINVAL, "intervention config: %zu representations (at most %d)",
                           c->count, VN_IV_MAX_REPRESENTATIONS);
     size_t h = (size_t)model->h_dim;
     for (size_t i = 0; i < c->count; i++) {
@@ -449,29 +449,29 @@ vn_status vn_iv_config_check(const vn_iv_config *c, const vn_mlp_config *model, 
         char key[VN_IV_KEY_MAX];
         vn_iv_config_key(c, i, key, sizeof key);
         if (!r->type)
-            return ivt_report(err, err_size, VN_EINVAL, "representation %zu (%s): no intervention type", i, key);
+            return vn_message(err, err_size, VN_EINVAL, "representation %zu (%s): no intervention type", i, key);
         if ((unsigned)r->component >= VN_NN_COMPONENT_COUNT)
-            return ivt_report(err, err_size, VN_EINVAL, "representation %zu: invalid component %d", i,
+            return vn_message(err, err_size, VN_EINVAL, "representation %zu: invalid component %d", i,
                               (int)r->component);
         if (r->layer < 0 || r->layer >= model->n_layer)
-            return ivt_report(err, err_size, VN_ERANGE, "representation %zu (%s): layer %lld is out of range: the "
+            return vn_message(err, err_size, VN_ERANGE, "representation %zu (%s): layer %lld is out of range: the "
                               "model has %lld layer%s (0 .. %lld)", i, key, (long long)r->layer,
                               (long long)model->n_layer, model->n_layer == 1 ? "" : "s", (long long)model->n_layer - 1);
         if (r->max_number_of_units < 1 || r->max_number_of_units > 4096)
-            return ivt_report(err, err_size, VN_ERANGE, "representation %zu (%s): max_number_of_units %lld must be "
+            return vn_message(err, err_size, VN_ERANGE, "representation %zu (%s): max_number_of_units %lld must be "
                               "in [1, 4096]", i, key, (long long)r->max_number_of_units);
         size_t n = h * (size_t)r->max_number_of_units;
         if (r->type->rotation == VN_IV_ROTATION_LOW_RANK) {
             if (r->low_rank_dimension <= 0)
-                return ivt_report(err, err_size, VN_EINVAL, "representation %zu (%s): %s needs low_rank_dimension "
+                return vn_message(err, err_size, VN_EINVAL, "representation %zu (%s): %s needs low_rank_dimension "
                                   "(1 .. %zu)", i, key, r->type->name, n);
             if ((uint64_t)r->low_rank_dimension > n)
-                return ivt_report(err, err_size, VN_ERANGE, "representation %zu (%s): low_rank_dimension %lld is "
+                return vn_message(err, err_size, VN_ERANGE, "representation %zu (%s): low_rank_dimension %lld is "
                                   "larger than the representation's %zu coordinates", i, key,
                                   (long long)r->low_rank_dimension, n);
         }
         if (r->type->source == VN_IV_SOURCE_MODULE_INPUT && r->component == VN_NN_MLP_ACTIVATION)
-            return ivt_report(err, err_size, VN_EINVAL, "representation %zu (%s): %s needs the input of the site's "
+            return vn_message(err, err_size, VN_EINVAL, "representation %zu (%s): %s needs the input of the site's "
                               "module, and mlp_activation's module (the activation) takes ff1's output, which is "
                               "not a hook site; supported: block_output (its module's input is the layer's "
                               "block_input) and block_input", i, key, r->type->name);
@@ -484,7 +484,7 @@ vn_status vn_iv_config_check(const vn_iv_config *c, const vn_mlp_config *model, 
                 if (q->type != r->type || q->max_number_of_units != r->max_number_of_units ||
                     vn_iv_representation_coords(q, h) != vn_iv_representation_coords(r, h) ||
                     vn_iv_config_orth_map(c, j, h) != vn_iv_config_orth_map(c, i, h))
-                    return ivt_report(err, err_size, VN_EINVAL, "representation %zu (%s): linked (key %lld) to "
+                    return vn_message(err, err_size, VN_EINVAL, "representation %zu (%s): linked (key %lld) to "
                                       "representation %zu, which differs in type, shape or orthogonal_map: linked "
                                       "representations "
                                       "share one set of parameters", i, key, (long long)r->link_key, j);

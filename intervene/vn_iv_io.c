@@ -282,7 +282,7 @@ static void *data_alloc(data_parser *p, size_t count, size_t size) {
     return vn_arena_alloc(p->arena, bytes, 0);
 }
 
-static vn_status oom(data_parser *p) { return ivt_report(p->err, p->err_size, VN_ENOMEM, "data file: out of memory"); }
+static vn_status oom(data_parser *p) { return vn_message(p->err, p->err_size, VN_ENOMEM, "data file: out of memory"); }
 
 /* B lists of integers from a JSON array of B arrays (or null: not given). */
 static vn_status read_lists(data_parser *p, const vn_json_value *v, const char *what, size_t rep,
@@ -291,16 +291,16 @@ static vn_status read_lists(data_parser *p, const vn_json_value *v, const char *
     out->values = NULL;
     if (!v || v->type == VN_JSON_NULL) return VN_OK;
     if (v->type != VN_JSON_ARRAY)
-        return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] must be null or a list over the "
+        return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] must be null or a list over the "
                           "examples, found %s", what, rep, vn_json_type_name(v->type));
     if (vn_json_length(v) != p->batch)
-        return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] lists %zu examples, the batch has %zu",
+        return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] lists %zu examples, the batch has %zu",
                           what, rep, vn_json_length(v), p->batch);
     size_t total = 0;
     for (size_t b = 0; b < p->batch; b++) {
         const vn_json_value *list = vn_json_at(v, b);
         if (list->type != VN_JSON_ARRAY)
-            return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu][%zu] must be a list of integers, "
+            return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu][%zu] must be a list of integers, "
                               "found %s", what, rep, b, vn_json_type_name(list->type));
         total += vn_json_length(list);
     }
@@ -313,7 +313,7 @@ static vn_status read_lists(data_parser *p, const vn_json_value *v, const char *
         for (size_t j = 0; j < vn_json_length(list); j++) {
             char detail[160];
             if (vn_json_get_int64(vn_json_at(list, j), "an index", &values[at++], detail, sizeof detail) != VN_OK)
-                return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu][%zu][%zu]: %s", what, rep, b,
+                return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu][%zu][%zu]: %s", what, rep, b,
                                   j, detail);
         }
     }
@@ -328,7 +328,7 @@ static vn_status read_nested(data_parser *p, const vn_json_value *v, const char 
                              vn_iv_lists *out) {
     if (!v || v->type == VN_JSON_NULL) return VN_OK;
     if (v->type != VN_JSON_ARRAY || vn_json_length(v) != n_reps)
-        return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s must be a list with one entry per "
+        return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s must be a list with one entry per "
                           "representation (%zu), found %s of length %zu", what, n_reps, vn_json_type_name(v->type),
                           vn_json_length(v));
     for (size_t i = 0; i < n_reps; i++) {
@@ -341,7 +341,7 @@ static vn_status read_nested(data_parser *p, const vn_json_value *v, const char 
 static vn_status parse_json_meta(data_parser *p, const char *text, const char *what, const vn_json_value **out) {
     char detail[240];
     vn_status status = vn_json_parse(text, vn_strlen(text), p->arena, out, detail, sizeof detail);
-    if (status != VN_OK) return ivt_report(p->err, p->err_size, status, "data file: metadata \"%s\": %s", what, detail);
+    if (status != VN_OK) return vn_message(p->err, p->err_size, status, "data file: metadata \"%s\": %s", what, detail);
     return VN_OK;
 }
 
@@ -353,7 +353,7 @@ static vn_status read_metadata(data_parser *p, const vn_safetensors *st, size_t 
         if ((status = parse_json_meta(p, text, "unit_locations", &v)) != VN_OK) return status;
         const vn_json_value *pair = v->type == VN_JSON_OBJECT ? vn_json_get(v, "sources->base") : NULL;
         if (!pair || vn_json_length(v) != 1 || pair->type != VN_JSON_ARRAY || vn_json_length(pair) != 2)
-            return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: unit_locations must be {\"sources->base\": "
+            return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: unit_locations must be {\"sources->base\": "
                               "[source_locations, base_locations]} (pyvene's parallel mode)");
         if ((status = read_nested(p, vn_json_at(pair, 0), "unit_locations source", n_reps,
                                   out->source_locations)) != VN_OK ||
@@ -376,9 +376,9 @@ static vn_status read_embeds(data_parser *p, const vn_safetensors_entry *e, size
         char shape[80];
         dims_string(e->shape, e->ndim, shape, sizeof shape);
         if (batch != (size_t)-1 && e->ndim == 3 && e->shape[2] == h && e->shape[1] > 0)
-            return ivt_report(p->err, p->err_size, VN_ESHAPE, "data file: %s has %zu examples, base has %zu (batch "
+            return vn_message(p->err, p->err_size, VN_ESHAPE, "data file: %s has %zu examples, base has %zu (batch "
                               "mismatch)", e->name, e->shape[0], batch);
-        return ivt_report(p->err, p->err_size, VN_ESHAPE,
+        return vn_message(p->err, p->err_size, VN_ESHAPE,
                           "data file: %s has shape %s, expected (B, S, %zu) with S >= 1",
                           e->name, shape, h);
     }
@@ -387,14 +387,14 @@ static vn_status read_embeds(data_parser *p, const vn_safetensors_entry *e, size
     if (!*out) return oom(p);
     char detail[240];
     if (vn_safetensors_read_real(e, *out, e->numel, detail, sizeof detail) != VN_OK)
-        return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s", detail);
+        return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s", detail);
     return VN_OK;
 }
 
 /* A (B,) integer (or 0/1 real) vector into int64 values. */
 static vn_status read_ints(data_parser *p, const vn_safetensors_entry *e, int64_t **out) {
     if (e->ndim != 1 || e->shape[0] != p->batch)
-        return ivt_report(p->err, p->err_size, VN_ESHAPE,
+        return vn_message(p->err, p->err_size, VN_ESHAPE,
                           "data file: %s must have shape (%zu,) (one value per example)",
                           e->name, p->batch);
     int64_t *v = data_alloc(p, p->batch, sizeof *v);
@@ -404,15 +404,15 @@ static vn_status read_ints(data_parser *p, const vn_safetensors_entry *e, int64_
         vn_real *r = data_alloc(p, p->batch, sizeof *r);
         if (!r) return oom(p);
         if (vn_safetensors_read_real(e, r, p->batch, detail, sizeof detail) != VN_OK)
-            return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s", detail);
+            return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s", detail);
         for (size_t b = 0; b < p->batch; b++) {
             v[b] = (int64_t)r[b];
             if ((vn_real)v[b] != r[b])
-                return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] = %g is not an integer", e->name,
+                return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] = %g is not an integer", e->name,
                                   b, (double)r[b]);
         }
     } else if (vn_safetensors_read_int64(e, v, p->batch, detail, sizeof detail) != VN_OK) {
-        return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s", detail);
+        return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s", detail);
     }
     *out = v;
     return VN_OK;
@@ -438,9 +438,9 @@ static vn_status parse_data(data_parser *p, const void *bytes, size_t size, cons
     vn_safetensors st;
     char detail[240];
     vn_status status = vn_safetensors_open(&st, bytes, size, p->arena, detail, sizeof detail);
-    if (status != VN_OK) return ivt_report(p->err, p->err_size, status, "data file: %s", detail);
+    if (status != VN_OK) return vn_message(p->err, p->err_size, status, "data file: %s", detail);
     const vn_safetensors_entry *base = vn_safetensors_find(&st, "base");
-    if (!base) return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: no tensor \"base\" (B, S, %zu)", h);
+    if (!base) return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: no tensor \"base\" (B, S, %zu)", h);
     if ((status = read_embeds(p, base, h, (size_t)-1, &out->seq, &out->base)) != VN_OK) return status;
     out->batch = p->batch = base->shape[0];
     out->h = h;
@@ -454,13 +454,13 @@ static vn_status parse_data(data_parser *p, const void *bytes, size_t size, cons
             if ((status = read_ints(p, e, &out->labels)) != VN_OK) return status;
             for (size_t b = 0; b < p->batch; b++)
                 if (out->labels[b] < 0 || out->labels[b] >= num_classes)
-                    return ivt_report(p->err, p->err_size, VN_ERANGE, "data file: labels[%zu] = %lld is not a class of "
+                    return vn_message(p->err, p->err_size, VN_ERANGE, "data file: labels[%zu] = %lld is not a class of "
                                       "this model (0 .. %lld)", b, (long long)out->labels[b],
                                       (long long)num_classes - 1);
         } else if (group_suffix(e->name, "source.", &g) || group_suffix(e->name, "active.", &g)) {
             if (!model) continue;
             if (g >= out->n_groups)
-                return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s: the intervention has %zu group%s "
+                return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s: the intervention has %zu group%s "
                                   "(0 .. %zu)", e->name, out->n_groups, out->n_groups == 1 ? "" : "s",
                                   out->n_groups - 1);
             if (e->name[0] == 's') {
@@ -474,12 +474,12 @@ static vn_status parse_data(data_parser *p, const void *bytes, size_t size, cons
             if (!out->active[g]) return oom(p);
             for (size_t b = 0; b < p->batch; b++) {
                 if (flags[b] != 0 && flags[b] != 1)
-                    return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] = %lld; active flags are 0 "
+                    return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] = %lld; active flags are 0 "
                                       "or 1", e->name, b, (long long)flags[b]);
                 out->active[g][b] = (uint8_t)flags[b];
             }
         } else {
-            return ivt_report(p->err, p->err_size, VN_EFORMAT, "data file: unknown tensor \"%.80s\" (expected base, "
+            return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: unknown tensor \"%.80s\" (expected base, "
                               "source.{g}, active.{g}, labels)", e->name);
         }
     }
@@ -489,7 +489,7 @@ static vn_status parse_data(data_parser *p, const void *bytes, size_t size, cons
 vn_status vn_iv_data_parse(const void *bytes, size_t size, const vn_iv_model *model, size_t h,
                            int64_t num_classes, vn_arena *arena, vn_iv_batch *out, char *err,
                            size_t err_size) {
-    if (!bytes || !arena || !out) return ivt_report(err, err_size, VN_EINVAL, "data file: NULL argument");
+    if (!bytes || !arena || !out) return vn_message(err, err_size, VN_EINVAL, "data file: NULL argument");
     *out = (vn_iv_batch){0};
     data_parser p = {arena, err, err_size, 0};
     vn_arena_mark mark = vn_arena_get_mark(arena);

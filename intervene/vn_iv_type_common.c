@@ -226,18 +226,6 @@ vn_status ivt_rot_backward(vn_context *ctx, const vn_real *g, const vn_real *x, 
     return VN_OK;
 }
 
-/* ---- messages ------------------------------------------------------------------------ */
-
-vn_status ivt_report(char *err, size_t size, vn_status status, const char *fmt, ...) {
-    if (err && size) {
-        va_list args;
-        va_start(args, fmt);
-        vn_vformat(err, size, fmt, args);
-        va_end(args);
-    }
-    return status;
-}
-
 /* ---- small math ------------------------------------------------------------------- */
 
 double ivt_sigmoid(double z) {

@@ -107,16 +107,6 @@ vn_status ivt_sigmoid_params_infer(vn_context *ctx, vn_node *out, int theta, siz
 void ivt_sigmoid_mask_values(const vn_node *out, int theta, vn_real *m, size_t n);
 void ivt_sigmoid_mask_grads(vn_node *out, int theta, const vn_real *dm, size_t n);
 
-/* ---- messages ------------------------------------------------------------------- */
-
-/* Formats a message into err[0..size) (err may be NULL when size is 0) and
- * returns `status`. */
-vn_status ivt_report(char *err, size_t size, vn_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-
 /* ---- small math ------------------------------------------------------------------ */
 
 /* A temperature an op can divide by: finite and non-zero. */

@@ -5,16 +5,6 @@
 
 /* ---- names and messages ----------------------------------------------------- */
 
-vn_status vn_nn_message(char *message, size_t size, vn_status status, const char *fmt, ...) {
-    if (message && size > 0) {
-        va_list args;
-        va_start(args, fmt);
-        vn_vformat(message, size, fmt, args);
-        va_end(args);
-    }
-    return status;
-}
-
 /* Finds `name` in names[0..count); on failure reports
  * "unknown <what> "<name>"; valid names: a, b, c". */
 static vn_status lookup_name(const char *const *names, int count, const char *what,
@@ -33,7 +23,7 @@ static vn_status lookup_name(const char *const *names, int count, const char *wh
     for (int i = 0; i < count; i++)
         used += vn_format(list + (used < sizeof list ? used : sizeof list),
                           used < sizeof list ? sizeof list - used : 0, "%s%s", i ? ", " : "", names[i]);
-    return vn_nn_message(message, size, VN_EINVAL, "unknown %s \"%.40s\"; valid names: %s", what,
+    return vn_message(message, size, VN_EINVAL, "unknown %s \"%.40s\"; valid names: %s", what,
                          name ? name : "(null)", list);
 }
 
@@ -216,12 +206,12 @@ vn_mlp_config vn_mlp_config_default(void) {
 static vn_status check_range(const char *field, int64_t value, int64_t low, int64_t high,
                              char *message, size_t size) {
     if (value >= low && value <= high) return VN_OK;
-    return vn_nn_message(message, size, VN_EINVAL, "mlp config: %s must be in [%lld, %lld], got %lld",
+    return vn_message(message, size, VN_EINVAL, "mlp config: %s must be in [%lld, %lld], got %lld",
                          field, (long long)low, (long long)high, (long long)value);
 }
 
 vn_status vn_mlp_config_check(const vn_mlp_config *c, char *message, size_t size) {
-    if (!c) return vn_nn_message(message, size, VN_EINVAL, "mlp config: NULL");
+    if (!c) return vn_message(message, size, VN_EINVAL, "mlp config: NULL");
     vn_status status;
     if ((status = check_range("h_dim", c->h_dim, 1, INT32_MAX, message, size)) != VN_OK ||
         (status = check_range("n_layer", c->n_layer, 0, VN_MLP_MAX_LAYERS, message, size)) != VN_OK ||
@@ -233,18 +223,18 @@ vn_status vn_mlp_config_check(const vn_mlp_config *c, char *message, size_t size
     size_t length = 0;
     while (length < sizeof c->activation_function && c->activation_function[length]) length++;
     if (length == sizeof c->activation_function)
-        return vn_nn_message(message, size, VN_EINVAL, "mlp config: activation_function is not terminated "
+        return vn_message(message, size, VN_EINVAL, "mlp config: activation_function is not terminated "
                              "within %zu bytes", sizeof c->activation_function);
     char detail[240];
     if (vn_activation_lookup(c->activation_function, NULL, detail, sizeof detail) != VN_OK)
-        return vn_nn_message(message, size, VN_EINVAL, "mlp config: %s", detail);
+        return vn_message(message, size, VN_EINVAL, "mlp config: %s", detail);
     if (!(c->pdrop >= 0 && c->pdrop <= 1))
-        return vn_nn_message(message, size, VN_EINVAL, "mlp config: pdrop must be in [0, 1], got %g", c->pdrop);
+        return vn_message(message, size, VN_EINVAL, "mlp config: pdrop must be in [0, 1], got %g", c->pdrop);
     if (c->include_emb)
-        return vn_nn_message(message, size, VN_EINVAL, "mlp config: include_emb is not supported "
+        return vn_message(message, size, VN_EINVAL, "mlp config: include_emb is not supported "
                              "(cvene's MLP takes inputs_embeds)");
     if ((int)c->problem_type < 0 || c->problem_type >= VN_PROBLEM_COUNT)
-        return vn_nn_message(message, size, VN_EINVAL, "mlp config: problem_type has invalid value %d",
+        return vn_message(message, size, VN_EINVAL, "mlp config: problem_type has invalid value %d",
                              (int)c->problem_type);
     return VN_OK;
 }

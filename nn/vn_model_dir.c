@@ -3,22 +3,6 @@
 #include "vn_json.h"
 #include "vn_safetensors.h"
 
-static vn_status report(char *err, size_t size, vn_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-
-static vn_status report(char *err, size_t size, vn_status status, const char *fmt, ...) {
-    if (err && size) {
-        va_list args;
-        va_start(args, fmt);
-        vn_vformat(err, size, fmt, args);
-        va_end(args);
-    }
-    return status;
-}
-
 typedef enum field_kind { K_INT, K_NUMBER, K_BOOL, K_STRING, K_PROBLEM, K_MODEL_TYPE } field_kind;
 
 typedef struct field {
@@ -58,7 +42,7 @@ static vn_status read_field(const field *f, const vn_json_value *v, vn_mlp_confi
     case K_STRING:
         status = vn_json_get_string(v, what, &s, &length, detail, sizeof detail);
         if (status == VN_OK && length >= sizeof c->activation_function)
-            return report(err, err_size, VN_EFORMAT, "model config: %s is too long", what);
+            return vn_message(err, err_size, VN_EFORMAT, "model config: %s is too long", what);
         if (status == VN_OK) vn_strlcpy((char *)at, s, sizeof c->activation_function);
         break;
     case K_PROBLEM:
@@ -73,11 +57,11 @@ static vn_status read_field(const field *f, const vn_json_value *v, vn_mlp_confi
     case K_MODEL_TYPE:
         status = vn_json_get_string(v, what, &s, NULL, detail, sizeof detail);
         if (status == VN_OK && vn_strcmp(s, "mlp") != 0)
-            return report(err, err_size, VN_EFORMAT, "model config: model_type \"%.40s\" is not supported "
+            return vn_message(err, err_size, VN_EFORMAT, "model config: model_type \"%.40s\" is not supported "
                           "(only \"mlp\")", s);
         break;
     }
-    if (status != VN_OK) return report(err, err_size, VN_EFORMAT, "model config: %s", detail);
+    if (status != VN_OK) return vn_message(err, err_size, VN_EFORMAT, "model config: %s", detail);
     return VN_OK;
 }
 
@@ -86,9 +70,9 @@ static vn_status parse_config(const void *bytes, size_t size, vn_arena *scratch,
     const vn_json_value *root;
     char detail[240];
     vn_status status = vn_json_parse(bytes, size, scratch, &root, detail, sizeof detail);
-    if (status != VN_OK) return report(err, err_size, status, "model config: %s", detail);
+    if (status != VN_OK) return vn_message(err, err_size, status, "model config: %s", detail);
     if (root->type != VN_JSON_OBJECT)
-        return report(err, err_size, VN_EFORMAT, "model config: expected a JSON object, found %s",
+        return vn_message(err, err_size, VN_EFORMAT, "model config: expected a JSON object, found %s",
                       vn_json_type_name(root->type));
     vn_mlp_config c = vn_mlp_config_default();
     for (size_t k = 0; k < vn_json_length(root); k++) {
@@ -109,14 +93,14 @@ static vn_status parse_config(const void *bytes, size_t size, vn_arena *scratch,
         if ((status = read_field(f, m->value, &c, err, err_size)) != VN_OK) return status;
     }
     if ((status = vn_mlp_config_check(&c, detail, sizeof detail)) != VN_OK)
-        return report(err, err_size, status, "%s", detail);
+        return vn_message(err, err_size, status, "%s", detail);
     *out = c;
     return VN_OK;
 }
 
 vn_status vn_model_config_parse(const void *bytes, size_t size, vn_arena *scratch, vn_mlp_config *out,
                                 vn_write_fn warn, void *warn_user, char *err, size_t err_size) {
-    if (!bytes || !scratch || !out) return report(err, err_size, VN_EINVAL, "model config: NULL argument");
+    if (!bytes || !scratch || !out) return vn_message(err, err_size, VN_EINVAL, "model config: NULL argument");
     vn_arena_mark mark = vn_arena_get_mark(scratch);
     vn_status status = parse_config(bytes, size, scratch, out, warn, warn_user, err, err_size);
     vn_arena_rewind(scratch, mark);
@@ -163,7 +147,7 @@ static vn_status load_params(vn_mlp *model, const void *bytes, size_t size, vn_a
     vn_safetensors st;
     char detail[240];
     vn_status status = vn_safetensors_open(&st, bytes, size, scratch, detail, sizeof detail);
-    if (status != VN_OK) return report(err, err_size, status, "model weights: %s", detail);
+    if (status != VN_OK) return vn_message(err, err_size, status, "model weights: %s", detail);
     size_t count;
     const vn_nn_param *params = vn_mlp_params(model, &count);
     for (size_t i = 0; i < st.count; i++) {
@@ -171,31 +155,31 @@ static vn_status load_params(vn_mlp *model, const void *bytes, size_t size, vn_a
         const vn_safetensors_entry *e = &st.entries[i];
         bool nul = vn_strlen(e->name) != e->name_length;
         if (nul || !vn_mlp_param_find(model, e->name))
-            return report(err, err_size, VN_EFORMAT, "model weights: tensor \"%.80s%s\" is not a parameter of "
+            return vn_message(err, err_size, VN_EFORMAT, "model weights: tensor \"%.80s%s\" is not a parameter of "
                           "this model (config: %lld layers, include_bias %s)", e->name, nul ? "\\u0000..." : "",
                           (long long)model->config.n_layer, model->config.include_bias ? "true" : "false");
     }
     for (size_t i = 0; i < count; i++) {
         const vn_safetensors_entry *e = vn_safetensors_find(&st, params[i].name);
         const vn_tensor *want = &params[i].node->value;
-        if (!e) return report(err, err_size, VN_EFORMAT, "model weights: missing tensor \"%s\"", params[i].name);
+        if (!e) return vn_message(err, err_size, VN_EFORMAT, "model weights: missing tensor \"%s\"", params[i].name);
         bool same = e->ndim == want->ndim;
         for (int d = 0; same && d < e->ndim; d++) same = e->shape[d] == want->shape[d];
         if (!same) {
             char shape[64];
-            return report(err, err_size, VN_ESHAPE, "model weights: tensor \"%s\" has %d dimension%s where the "
+            return vn_message(err, err_size, VN_ESHAPE, "model weights: tensor \"%s\" has %d dimension%s where the "
                           "config expects shape %s", params[i].name, e->ndim, e->ndim == 1 ? "" : "s",
                           vn_shape_string(want, shape, sizeof shape));
         }
         if ((status = vn_safetensors_read_real(e, want->data, want->numel, detail, sizeof detail)) != VN_OK)
-            return report(err, err_size, status, "model weights: %s", detail);
+            return vn_message(err, err_size, status, "model weights: %s", detail);
     }
     return VN_OK;
 }
 
 vn_status vn_model_load_params(vn_mlp *model, const void *bytes, size_t size, vn_arena *scratch,
                                char *err, size_t err_size) {
-    if (!model || !bytes || !scratch) return report(err, err_size, VN_EINVAL, "model weights: NULL argument");
+    if (!model || !bytes || !scratch) return vn_message(err, err_size, VN_EINVAL, "model weights: NULL argument");
     vn_arena_mark mark = vn_arena_get_mark(scratch);
     vn_status status = load_params(model, bytes, size, scratch, err, err_size);
     vn_arena_rewind(scratch, mark);
@@ -204,12 +188,12 @@ vn_status vn_model_load_params(vn_mlp *model, const void *bytes, size_t size, vn
 
 vn_status vn_model_save_params(const vn_mlp *model, vn_arena *scratch, vn_write_fn write, void *user,
                                char *err, size_t err_size) {
-    if (!model || !scratch) return report(err, err_size, VN_EINVAL, "model weights: NULL argument");
+    if (!model || !scratch) return vn_message(err, err_size, VN_EINVAL, "model weights: NULL argument");
     size_t count;
     const vn_nn_param *params = vn_mlp_params(model, &count);
     vn_arena_mark mark = vn_arena_get_mark(scratch);
     vn_safetensors_item *items = vn_arena_alloc(scratch, (count + 1) * sizeof *items, 0);
-    if (!items) return report(err, err_size, VN_ENOMEM, "model weights: out of memory");
+    if (!items) return vn_message(err, err_size, VN_ENOMEM, "model weights: out of memory");
     for (size_t i = 0; i < count; i++)
         items[i] = vn_safetensors_item_real(params[i].name, &params[i].node->value, VN_ST_REAL);
     vn_status status = vn_safetensors_write(write, user, items, count, NULL, 0, err, err_size);

@@ -25,14 +25,6 @@
 
 #include "vn_graph.h"
 
-/* Formats a message into a caller buffer (nothing when message is NULL or
- * size is 0) and returns `status`: how nn/'s checks and lookups report. */
-vn_status vn_nn_message(char *message, size_t size, vn_status status, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 4, 5)))
-#endif
-    ;
-
 /* ---- activations ------------------------------------------------------------
  * transformers' ACT2FN names, as pyvene's MLPConfig.activation_function
  * takes them. */

@@ -25,21 +25,21 @@ vn_optim_options vn_optim_defaults(vn_optim_kind kind) {
 static vn_status check_nonnegative(const vn_optim_options *o, const char *name, double value,
                                    char *message, size_t size) {
     if (value >= 0 && vn_isfinite(value)) return VN_OK;
-    return vn_nn_message(message, size, VN_EINVAL, "%s: invalid %s %g (must be finite and >= 0)",
+    return vn_message(message, size, VN_EINVAL, "%s: invalid %s %g (must be finite and >= 0)",
                          vn_optim_kind_name(o->kind), name, value);
 }
 
 static vn_status check_beta(const vn_optim_options *o, const char *name, double value,
                             char *message, size_t size) {
     if (value >= 0 && value < 1) return VN_OK;
-    return vn_nn_message(message, size, VN_EINVAL, "%s: invalid %s %g (must be in [0, 1))",
+    return vn_message(message, size, VN_EINVAL, "%s: invalid %s %g (must be in [0, 1))",
                          vn_optim_kind_name(o->kind), name, value);
 }
 
 vn_status vn_optim_options_check(const vn_optim_options *o, char *message, size_t size) {
-    if (!o) return vn_nn_message(message, size, VN_EINVAL, "optimizer: NULL options");
+    if (!o) return vn_message(message, size, VN_EINVAL, "optimizer: NULL options");
     if ((int)o->kind < 0 || o->kind >= VN_OPTIM_KIND_COUNT)
-        return vn_nn_message(message, size, VN_EINVAL, "optimizer: unknown kind %d (valid: sgd, adam, adamw)",
+        return vn_message(message, size, VN_EINVAL, "optimizer: unknown kind %d (valid: sgd, adam, adamw)",
                              (int)o->kind);
     vn_status status;
     if ((status = check_nonnegative(o, "lr", o->lr, message, size)) != VN_OK ||
@@ -49,9 +49,9 @@ vn_status vn_optim_options_check(const vn_optim_options *o, char *message, size_
         if ((status = check_nonnegative(o, "momentum", o->momentum, message, size)) != VN_OK)
             return status;
         if (!vn_isfinite(o->dampening))
-            return vn_nn_message(message, size, VN_EINVAL, "sgd: invalid dampening %g", o->dampening);
+            return vn_message(message, size, VN_EINVAL, "sgd: invalid dampening %g", o->dampening);
         if (o->nesterov && (o->momentum <= 0 || o->dampening != 0))
-            return vn_nn_message(message, size, VN_EINVAL,
+            return vn_message(message, size, VN_EINVAL,
                                  "sgd: nesterov momentum requires a momentum and zero dampening");
         return VN_OK;
     }

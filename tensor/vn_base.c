@@ -358,6 +358,16 @@ size_t vn_format(char *buf, size_t size, const char *fmt, ...) {
     return n;
 }
 
+vn_status vn_message(char *buf, size_t size, vn_status status, const char *fmt, ...) {
+    if (buf && size > 0) {
+        va_list args;
+        va_start(args, fmt);
+        vn_vformat(buf, size, fmt, args);
+        va_end(args);
+    }
+    return status;
+}
+
 vn_status vn_write(vn_write_fn write, void *user, const char *bytes, size_t length) {
     if (!write) return VN_EINVAL;
     if (length == 0) return VN_OK;

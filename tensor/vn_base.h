@@ -73,6 +73,15 @@ size_t vn_format(char *buf, size_t size, const char *fmt, ...)
     ;
 size_t vn_vformat(char *buf, size_t size, const char *fmt, va_list args);
 
+/* Formats a message into buf (when buf is non-NULL and size > 0) and returns
+ * `status`: the one way functions that report through a caller's message
+ * buffer fill it, e.g. `return vn_message(err, err_size, VN_EFORMAT, ...)`. */
+vn_status vn_message(char *buf, size_t size, vn_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 4, 5)))
+#endif
+    ;
+
 /* Writes formatted text through a writer; returns VN_OK or VN_EIO.
  * Output longer than 1024 bytes per call is written in full (chunked). */
 vn_status vn_writef(vn_write_fn write, void *user, const char *fmt, ...)
