@@ -144,6 +144,7 @@ vn_iv_das_options vn_iv_das_defaults(void) {
     o.component = VN_NN_BLOCK_OUTPUT;
     o.subspace_size = 0;
     o.max_batch = 6400;
+    o.chunk = 1600;
     o.optim = vn_optim_defaults(VN_OPTIM_ADAM);
     o.optim.lr = 1e-3;
     o.rng = NULL;
@@ -155,10 +156,10 @@ static size_t subspace_of(const vn_iv_das_options *o, size_t h) { return o->subs
 vn_status vn_iv_das_config(const vn_iv_das_options *o, size_t h, vn_iv_representation reps[2], vn_iv_config *config,
                            char *err, size_t err_size) {
     if ((unsigned)o->hypothesis >= VN_IV_HYP_COUNT)
-        return vn_nn_message(err, err_size, VN_EINVAL, "unknown hypothesis %d", (int)o->hypothesis);
+        return vn_message(err, err_size, VN_EINVAL, "unknown hypothesis %d", (int)o->hypothesis);
     size_t k = subspace_of(o, h), variables = vn_iv_hypothesis_variables(o->hypothesis);
     if (k == 0 || k > h / variables)
-        return vn_nn_message(err, err_size, VN_EINVAL, "subspace size %zu does not fit: hypothesis %s needs %zu "
+        return vn_message(err, err_size, VN_EINVAL, "subspace size %zu does not fit: hypothesis %s needs %zu "
                              "subspace%s of 1 to %zu coordinates in the %zu-wide representation", k,
                              vn_iv_hypothesis_name(o->hypothesis), variables, variables == 1 ? "" : "s",
                              h / variables, h);
@@ -220,6 +221,45 @@ static bool kind_allowed(vn_iv_hypothesis hypothesis, vn_iv_cf_kind kind) {
     return false;
 }
 
+/* One chunk of a batch, examples [start, start + n): the forward pass, the
+ * chunk's mean cross-entropy and hits; with `train`, its backward seeded with
+ * `weight` (n / batch size), so the chunks' gradients add up to the gradient
+ * of the whole batch's mean loss. Rewinds what it built. */
+static vn_status das_chunk(vn_iv_das *das, vn_context *ctx, const vn_iv_cf_batch *batch, size_t start, size_t n,
+                           bool train, vn_real weight, double *loss_out, size_t *correct) {
+    vn_context_mark mark = vn_context_mark_get(ctx);
+    vn_iv_cf_kind kind = batch->intervention.kind;
+    size_t h = das->h;
+    vn_node *sources[2] = {NULL, NULL};
+    bool wx = kind != VN_IV_CF_YZ, yz = kind == VN_IV_CF_YZ || kind == VN_IV_CF_BOTH;
+    if (das->variables == 2) {
+        if (wx) sources[0] = wrap_rows(ctx, batch->source[0] + start * h, n, h);
+        if (yz) sources[1] = wrap_rows(ctx, batch->source[1] + start * h, n, h);
+    } else {
+        sources[0] = wrap_rows(ctx, batch->source[0] + start * h, n, h);
+    }
+    vn_iv_inputs in = {0};
+    in.base = wrap_rows(ctx, batch->base + start * h, n, h);
+    in.n_sources = das->variables;
+    in.sources = sources;
+    in.subspaces = das->subspaces; /* every example's list is the same: the first n serve */
+    vn_iv_outputs result;
+    if (!in.base || vn_iv_forward(&das->model, ctx, &in, &result) != VN_OK)
+        return finish(ctx, mark, train, ctx->status);
+    vn_node *logits = result.counterfactual_logits;
+    if (logits->value.ndim != 2) {
+        vn_context_fail(ctx, VN_ESHAPE, "alignment: counterfactual logits need (B, C) (squeeze_output)");
+        return finish(ctx, mark, train, ctx->status);
+    }
+    const int64_t *labels = batch->labels + start;
+    vn_node *loss = vn_cross_entropy(ctx, logits, labels, n);
+    if (!loss || (train && vn_backward_with(ctx, loss, &weight) != VN_OK))
+        return finish(ctx, mark, train, ctx->status);
+    *loss_out += (double)loss->value.data[0] * (double)n;
+    *correct += vn_iv_correct(logits->value.data, n, vn_tensor_cols(&logits->value), labels);
+    return finish(ctx, mark, train, VN_OK);
+}
+
 vn_status vn_iv_das_step(vn_iv_das *das, vn_context *ctx, const vn_iv_cf_batch *batch, bool train,
                          vn_iv_step_result *out) {
     vn_status status = check_result(ctx, out, batch ? batch->count : 0);
@@ -232,38 +272,18 @@ vn_status vn_iv_das_step(vn_iv_das *das, vn_context *ctx, const vn_iv_cf_batch *
         return vn_context_fail(ctx, VN_ESHAPE, "alignment: batch of %zu rows of %zu for a model of width %zu and "
                                "at most %zu examples", batch->count, batch->dim * VN_IV_HEQ_ENTITIES, das->h,
                                das->options.max_batch);
-    vn_context_mark mark = vn_context_mark_get(ctx);
+    size_t count = batch->count, chunk = das->options.chunk ? das->options.chunk : count;
     bool grad = vn_context_set_grad(ctx, train);
-    size_t count = batch->count;
-    vn_node *sources[2] = {NULL, NULL};
-    bool wx = kind != VN_IV_CF_YZ, yz = kind == VN_IV_CF_YZ || kind == VN_IV_CF_BOTH;
-    if (das->variables == 2) {
-        if (wx) sources[0] = wrap_rows(ctx, batch->source[0], count, das->h);
-        if (yz) sources[1] = wrap_rows(ctx, batch->source[1], count, das->h);
-    } else {
-        sources[0] = wrap_rows(ctx, batch->source[0], count, das->h);
+    if (train) vn_zero_grad(ctx);
+    double loss = 0;
+    for (size_t start = 0; start < count && status == VN_OK; start += chunk) {
+        size_t n = count - start < chunk ? count - start : chunk;
+        status = das_chunk(das, ctx, batch, start, n, train, (vn_real)((double)n / (double)count), &loss,
+                           &out->correct);
     }
-    vn_iv_inputs in = {0};
-    in.base = wrap_rows(ctx, batch->base, count, das->h);
-    in.n_sources = das->variables;
-    in.sources = sources;
-    in.subspaces = das->subspaces;
-    vn_iv_outputs result;
-    if (!in.base || vn_iv_forward(&das->model, ctx, &in, &result) != VN_OK)
-        return finish(ctx, mark, grad, ctx->status);
-    vn_node *logits = result.counterfactual_logits;
-    if (logits->value.ndim != 2) {
-        vn_context_fail(ctx, VN_ESHAPE, "alignment: counterfactual logits need (B, C) (squeeze_output)");
-        return finish(ctx, mark, grad, ctx->status);
-    }
-    vn_node *loss = vn_cross_entropy(ctx, logits, batch->labels, count);
-    if (train) {
-        vn_zero_grad(ctx);
-        if (!loss || vn_backward(ctx, loss) != VN_OK) return finish(ctx, mark, grad, ctx->status);
-        vn_optim_step(&das->optim);
-    }
-    if (!loss) return finish(ctx, mark, grad, ctx->status);
-    out->loss = loss->value.data[0];
-    out->correct = vn_iv_correct(logits->value.data, count, vn_tensor_cols(&logits->value), batch->labels);
-    return finish(ctx, mark, grad, VN_OK);
+    vn_context_set_grad(ctx, grad);
+    if (status != VN_OK) return status;
+    if (train) vn_optim_step(&das->optim);
+    out->loss = loss / (double)count;
+    return VN_OK;
 }

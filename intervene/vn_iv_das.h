@@ -105,6 +105,7 @@ typedef struct vn_iv_das_options {
     vn_nn_component component;   /* block_output */
     size_t subspace_size;        /* k; 0 means h_dim / 2 (8 for the tutorial) */
     size_t max_batch;            /* the largest batch a step will get (6400) */
+    size_t chunk;                /* examples per pass (1600; 0: the whole batch), see vn_iv_das_step */
     vn_optim_options optim;      /* Adam, lr 1e-3 (the tutorial's) */
     vn_rng *rng;                 /* draws the rotation as torch's orthogonal_; NULL: identity */
 } vn_iv_das_options;
@@ -140,7 +141,16 @@ vn_status vn_iv_das_init(vn_iv_das *das, vn_context *ctx, vn_mlp *mlp, const vn_
  * mean cross-entropy against batch->labels and the argmax hits (IIA's
  * numerator). With `train`, also backward and one optimizer step; without,
  * no gradients are recorded. The batch must be of a kind the hypothesis uses,
- * rows 4·dim = h_dim wide, at most max_batch examples. */
+ * rows 4·dim = h_dim wide, at most max_batch examples.
+ *
+ * The batch goes through in chunks of options.chunk examples, each pass
+ * built and rewound in turn; in training each chunk's backward is seeded
+ * with (its size / the batch's size), so the rotation's gradient adds up to
+ * that of the batch's mean loss, and one optimizer step follows: the update
+ * of one pass over the whole batch up to the order of float summation. A
+ * pass keeps every intermediate tensor of its chunk (about 4 KB per example
+ * for the tutorial's model), so chunks bound the memory a step needs
+ * whatever the batch size; the time per example is about the same. */
 vn_status vn_iv_das_step(vn_iv_das *das, vn_context *ctx, const vn_iv_cf_batch *batch, bool train,
                          vn_iv_step_result *out);
 

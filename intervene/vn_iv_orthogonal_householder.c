@@ -10,8 +10,10 @@
  *     S = striu(VᵀV) + ½·diag(VᵀV)   (upper triangular; S_jj = 1/τ_j),
  * the product is H_1 ⋯ H_m = I − V S⁻¹ Vᵀ. Hence, with V₁ the top m × m
  * block of V (so Vᵀ E = V₁ᵀ),
- *   forward   Gram = VᵀV;  Z = S⁻¹ V₁ᵀ (triangular solve);  Q = E − V Z;
- *             Q_D = Q·D, D = diag(trunc(X_jj));  R = B·Q_D.
+ *   forward   Gram = VᵀV;  Z = S⁻¹ V₁ᵀ (triangular solve, Z upper
+ *             triangular);  Q = E − V Z, so with D = diag(trunc(X_jj))
+ *             R = B Q D = (B E − (B V) Z) D, two products with triangular
+ *             factors instead of V Z and then B·Q.
  *   backward  Ḡq = (Bᵀ dR)·D;  H = Vᵀ Ḡq;  with K = S⁻¹:
  *               through V Z:   Ḡv = −Ḡq Zᵀ,  ḠK = −H V₁,
  *               through V₁ᵀ:   Ḡv[:m] −= Hᵀ K = Tᵀ,  T = S⁻ᵀ H,
@@ -21,17 +23,17 @@
  *             dX[i][j] += Ḡv[i][j] for i > j (only the strictly lower
  *             entries of X are free; D gets no gradient, as in PyTorch);
  *             dB += dR Q_Dᵀ when B requires a gradient.
- * Products with V skip its zero upper triangle and products with Zᵀ the
- * zero lower triangle of Z; Ḡq Zᵀ and T Zᵀ are one product of the stacked
- * (n + m) × m matrix [Ḡq; T].
+ * Products with V skip its zero upper triangle and products with Z or Zᵀ
+ * the zero lower triangle of Z; Ḡq Zᵀ and T Zᵀ are one product of the
+ * stacked (n + m) × m matrix [Ḡq; T].
  * Cost in 2n³-flop products for a square map: forward ½ (Gram) + ½ (solve)
- * + ½ (V Z) + 1 (B·Q_D) = 2½; backward 1 (Bᵀ dR) + ½ (H) + ½ (solve) + 1
+ * + ½ (B V) + ½ ((B V) Z) = 2; backward 1 (Bᵀ dR) + ½ (H) + ½ (solve) + 1
  * ([Ḡq; T] Zᵀ) + ½ (V(N + Nᵀ)) = 3½. For m < n the terms scale as
  * n²m (the products with B) and nm² (the rest). */
 #include "vn_iv_orthogonal_internal.h"
 
 typedef struct householder_buffers {
-    vn_real *v, *s, *z, *q, *sgn, *work;
+    vn_real *v, *s, *z, *bv, *sgn, *work;
 } householder_buffers;
 
 static size_t householder_layout(size_t n, size_t m, unsigned char *base, householder_buffers *b) {
@@ -39,15 +41,15 @@ static size_t householder_layout(size_t n, size_t m, unsigned char *base, househ
     size_t o_v = ivo_layout_add(&l, n * m, sizeof(vn_real));
     size_t o_s = ivo_layout_add(&l, m * m, sizeof(vn_real));
     size_t o_z = ivo_layout_add(&l, m * m, sizeof(vn_real));
-    size_t o_q = ivo_layout_add(&l, n * m, sizeof(vn_real));
+    size_t o_bv = ivo_layout_add(&l, n * m, sizeof(vn_real));
     size_t o_sgn = ivo_layout_add(&l, m, sizeof(vn_real));
-    size_t o_work = ivo_layout_add(&l, n * (size_t)IVO_NB, sizeof(vn_real));
+    size_t o_work = ivo_layout_add(&l, IVO_GEMM_WORK(n, (size_t)IVO_NB, n), sizeof(vn_real));
     if (l.overflow) return SIZE_MAX;
     if (base) {
         b->v = (vn_real *)(void *)(base + o_v);
         b->s = (vn_real *)(void *)(base + o_s);
         b->z = (vn_real *)(void *)(base + o_z);
-        b->q = (vn_real *)(void *)(base + o_q);
+        b->bv = (vn_real *)(void *)(base + o_bv);
         b->sgn = (vn_real *)(void *)(base + o_sgn);
         b->work = (vn_real *)(void *)(base + o_work);
     }
@@ -81,16 +83,17 @@ static void householder_forward(vn_node *out) {
     for (size_t i = 0; i < m; i++)
         for (size_t j = 0; j < m; j++) b.z[i * m + j] = b.v[j * m + i];
     ivo_trsm(b.s, m, m, b.z, m, true, false, false, b.work);
-    /* Q = (E − V Z) · D. */
-    ivo_lower_gemm(b.q, b.v, m, b.z, n, m, m, false, b.work);
-    for (size_t i = 0; i < n * m; i++) b.q[i] = -b.q[i];
-    for (size_t j = 0; j < m; j++) {
-        b.q[j * m + j] += 1;
-        b.sgn[j] = ivo_trunc(x[j * m + j]);
-    }
+    /* R = B Q D = (B E − (B V) Z) D: two products with triangular factors
+     * instead of forming Q = E − V Z and then B·Q. */
+    const vn_real *base = vn_input_value(out, 1);
+    vn_real *r = out->value.data;
+    ivo_gemm_lower_right(b.bv, base, b.v, n, n, m, 1, false, b.work);
     for (size_t i = 0; i < n; i++)
-        for (size_t j = 0; j < m; j++) b.q[i * m + j] *= b.sgn[j];
-    vn_gemm(out->value.data, vn_input_value(out, 1), b.q, n, m, n, false, false, false);
+        for (size_t j = 0; j < m; j++) r[i * m + j] = base[i * n + j];
+    ivo_gemm_upper_right(r, b.bv, b.z, n, m, -1, true, b.work);
+    for (size_t j = 0; j < m; j++) b.sgn[j] = ivo_trunc(x[j * m + j]);
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < m; j++) r[i * m + j] *= b.sgn[j];
 }
 
 static vn_status householder_backward(vn_context *ctx, vn_node *out) {
@@ -99,9 +102,17 @@ static vn_status householder_backward(vn_context *ctx, vn_node *out) {
     householder_buffers b;
     householder_layout(n, m, out->saved, &b);
     const vn_real *g = out->grad.data;
-    if (dbase) vn_gemm(dbase, g, b.q, n, n, m, false, true, true); /* dB += dR Q_Dᵀ */
-    if (!dx) return VN_OK;
     vn_arena_mark mark = vn_arena_get_mark(ctx->arena);
+    if (dbase) { /* dB += dR Q_Dᵀ, Q_D = (E − V Z) D */
+        vn_real *q = vn_context_scratch(ctx, nm * sizeof(vn_real));
+        if (!q) return ctx->status;
+        ivo_lower_gemm(q, b.v, m, b.z, n, m, m, false, b.work);
+        for (size_t i = 0; i < n; i++)
+            for (size_t j = 0; j < m; j++) q[i * m + j] = ((i == j ? 1 : 0) - q[i * m + j]) * b.sgn[j];
+        vn_gemm(dbase, g, q, n, n, m, false, true, true);
+        vn_arena_rewind(ctx->arena, mark);
+    }
+    if (!dx) return VN_OK;
     /* With T = S⁻ᵀ H (= (Hᵀ K)ᵀ), Ḡs = S⁻ᵀ H Zᵀ = T Zᵀ: [Ḡq; T] and
      * [Ḡq Zᵀ; Ḡs] are stacked (n + m) × m matrices, so that one product
      * with Zᵀ gives both. */

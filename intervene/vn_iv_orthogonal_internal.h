@@ -51,6 +51,19 @@ void ivo_gemm_upper_t(vn_real *c, const vn_real *x, const vn_real *z, size_t row
 void ivo_gemm_mirrored(vn_real *c, const vn_real *a, const vn_real *b, size_t n, int bsign,
                        int csign, vn_real *work);
 
+/* Products with a triangular right operand, by column blocks (all
+ * contiguous):
+ *   ivo_gemm_lower_right: C (r × k) (+)= alpha · X (r × n) · L, L n × k
+ *                         lower trapezoidal (zeros stored above the diagonal);
+ *                         work: IVO_GEMM_WORK(r, IVO_NB, n)
+ *   ivo_gemm_upper_right: C (r × k) (+)= alpha · X (r × k) · Z, Z k × k upper
+ *                         triangular (zeros stored below the diagonal);
+ *                         work: IVO_GEMM_WORK(r, IVO_NB, k) */
+void ivo_gemm_lower_right(vn_real *c, const vn_real *x, const vn_real *l, size_t r, size_t n,
+                          size_t k, vn_real alpha, bool accumulate, vn_real *work);
+void ivo_gemm_upper_right(vn_real *c, const vn_real *x, const vn_real *z, size_t r, size_t k,
+                          vn_real alpha, bool accumulate, vn_real *work);
+
 /* ---- LU with partial pivoting --------------------------------------------- */
 
 /* Factors the n × n matrix a in place: Π·A = L·U with L unit lower

@@ -115,6 +115,28 @@ void ivo_gemm_mirrored(vn_real *c, const vn_real *a, const vn_real *b, size_t n,
     }
 }
 
+/* Column blocks of C = X·L: column block J needs only L[j0:n, J] (L is zero
+ * above its diagonal) and X[:, j0:n]. */
+void ivo_gemm_lower_right(vn_real *c, const vn_real *x, const vn_real *l, size_t r, size_t n,
+                          size_t k, vn_real alpha, bool accumulate, vn_real *work) {
+    for (size_t j0 = 0; j0 < k; j0 += IVO_NB) {
+        size_t j1 = j0 + IVO_NB < k ? j0 + IVO_NB : k;
+        ivo_gemm(c + j0, k, x + j0, n, false, l + j0 * k + j0, k, false, r, j1 - j0, n - j0,
+                 alpha, accumulate, work);
+    }
+}
+
+/* Column blocks of C = X·Z: column block J needs only Z[0:j1, J] (Z is
+ * zero below its diagonal) and X[:, 0:j1]. */
+void ivo_gemm_upper_right(vn_real *c, const vn_real *x, const vn_real *z, size_t r, size_t k,
+                          vn_real alpha, bool accumulate, vn_real *work) {
+    for (size_t j0 = 0; j0 < k; j0 += IVO_NB) {
+        size_t j1 = j0 + IVO_NB < k ? j0 + IVO_NB : k;
+        ivo_gemm(c + j0, k, x, k, false, z + j0, k, false, r, j1 - j0, j1, alpha, accumulate,
+                 work);
+    }
+}
+
 /* ---- LU with partial pivoting ------------------------------------------------- */
 
 static void swap_rows(vn_real *a, size_t ld, size_t i, size_t j, size_t cols) {

@@ -1,10 +1,10 @@
 /* test_atomic_save.c — no data lost when a save is killed.
  *
  * A child process saves a model directory (1 MB of weights) and an
- * intervention directory over and over through the real save paths:
- * config.json and model.safetensors each built in memory
- * (vn_model_config_write, vn_model_save_params) and written with
- * vn_host_write_file_atomic, the intervention with cli_save_intervention.
+ * intervention directory over and over through the commands' save paths:
+ * save_model_dir (`cvene train`, `cvene das --out`) and
+ * cli_save_intervention (`cvene align`), which build each file in memory
+ * and write it with vn_host_write_file_atomic.
  * Every save is stamped: save i writes every model weight = i and
  * pdrop = i / 10^6 in config.json; the intervention's
  * intervention_link_key = i in config.json and its Boundless boundary = i in
@@ -44,6 +44,7 @@
 #include <unistd.h>
 
 #include "cli_common.h"
+#include "task_cli.h"
 #include "host.h"
 #include "vn_iv_io.h"
 #include "vn_iv_model.h"
@@ -102,15 +103,6 @@ static void saver_init(saver *s, const char *root) {
     snprintf(s->iv_dir, sizeof s->iv_dir, "%s/intervention", root);
 }
 
-static bool write_buffer(const char *dir, const char *name, vn_host_buffer *b) {
-    char path[512], err[VN_HOST_ERR];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    bool ok = !b->failed && vn_host_write_file_atomic(path, b->data, b->size, err);
-    if (!ok) fprintf(stderr, "%s: %s\n", path, b->failed ? "out of memory" : err);
-    vn_host_buffer_free(b);
-    return ok;
-}
-
 /* Save number i of both directories. */
 static bool save(saver *s, long i, progress *p) {
     size_t count;
@@ -122,13 +114,7 @@ static bool save(saver *s, long i, progress *p) {
     s->model.units[0].params->boundaries->value.data[0] = (vn_real)i;
 
     if (p) p->phase = 1;
-    char err[VN_HOST_ERR];
-    if (!vn_host_mkdirs(s->model_dir, err)) return false;
-    vn_host_buffer b = {0};
-    if (vn_model_config_write(&s->big.config, vn_host_buffer_write, &b) != VN_OK) return false;
-    if (!write_buffer(s->model_dir, "config.json", &b)) return false;
-    if (vn_model_save_params(&s->big, s->ctx.arena, vn_host_buffer_write, &b, err, sizeof err) != VN_OK) return false;
-    if (!write_buffer(s->model_dir, "model.safetensors", &b)) return false;
+    if (!save_model_dir("kill-test", s->model_dir, &s->big, &s->ctx)) return false;
     if (p) p->phase = 2;
     if (!cli_save_intervention("kill-test", s->iv_dir, &s->model, &s->ctx)) return false;
     if (p) p->phase = 0;
@@ -276,14 +262,15 @@ START_TEST(test_kill_during_save) {
     ck_assert_ptr_ne(p, MAP_FAILED);
     memset((void *)p, 0, sizeof *p);
 
-    /* Save 0, and the time one save takes. */
+    /* Save 0, and the time one save takes (the mean of four more). */
     double period;
     {
         saver s;
         saver_init(&s, root);
-        double t0 = now();
         ck_assert(save(&s, 0, NULL));
-        period = now() - t0;
+        double t0 = now();
+        for (int k = 0; k < 4; k++) ck_assert(save(&s, 0, NULL));
+        period = (now() - t0) / 4;
         vn_arena_release(&s.arena);
     }
     stamps st = check_dirs(root);
@@ -302,7 +289,14 @@ START_TEST(test_kill_during_save) {
         pid_t pid = fork();
         ck_assert_int_ge(pid, 0);
         if (pid == 0) child_loop(root, p);
-        /* Up to three saves' time, so kills land in every phase. */
+        /* Once the child has begun its first save, up to three saves' time,
+         * so that kills land in every phase of a save. */
+        while (p->started < p->next) {
+            struct timespec tick = {0, 100000};
+            nanosleep(&tick, NULL);
+            int early = 0;
+            ck_assert_msg(waitpid(pid, &early, WNOHANG) == 0, "the child stopped before saving (status %d)", early);
+        }
         double delay = period * 3.0 * ((double)rand() / RAND_MAX);
         struct timespec ts = {(time_t)delay, (long)((delay - (double)(time_t)delay) * 1e9)};
         nanosleep(&ts, NULL);

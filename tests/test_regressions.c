@@ -273,6 +273,45 @@ START_TEST(test_iv_config_key_with_nul) {
 }
 END_TEST
 
+/* Pending a fix in intervene/vn_iv_io.c (load_rotation returns after
+ * vn_iv_rotation_set_state without looking at the rotation it defines):
+ * found by fuzz_safetensors (tests/fuzz/regressions/safetensors/
+ * nonfinite-rotation). A parametrisation of finite values whose rotation
+ * is not finite (original with entries near FLT_MAX: matrix_exp overflows)
+ * was accepted; the forward pass then gave NaN logits, and saving the
+ * intervention wrote a NaN rotate_layer.weight that cvene itself refuses to
+ * load. The reader must reject it with a message. */
+START_TEST(test_iv_parametrisation_nonfinite) {
+    seed_case c;
+    load_seed_case(&c);
+    size_t n = 32, shape[2] = {32, 32};
+    vn_real *original = calloc(n * n, sizeof *original), *base = calloc(n * n, sizeof *base);
+    ck_assert(original && base);
+    for (size_t i = 0; i < n; i++) {
+        original[i * n + i] = -1;
+        base[i * n + i] = 1;
+    }
+    original[0 * n + 1] = (vn_real)3e38f;
+    vn_tensor to, tb;
+    ck_assert_int_eq(vn_tensor_wrap(&to, original, 2, shape), VN_OK);
+    ck_assert_int_eq(vn_tensor_wrap(&tb, base, 2, shape), VN_OK);
+    char names[2][160];
+    snprintf(names[0], sizeof names[0], "%s.rotate_layer.parametrizations.weight.original", c.model.units[0].key);
+    snprintf(names[1], sizeof names[1], "%s.rotate_layer.parametrizations.weight.0.base", c.model.units[0].key);
+    vn_safetensors_item items[2] = {vn_safetensors_item_real(names[0], &to, VN_ST_F32),
+                                    vn_safetensors_item_real(names[1], &tb, VN_ST_F32)};
+    vn_host_buffer file = {0};
+    char err[ERR];
+    ck_assert_int_eq(vn_safetensors_write(vn_host_buffer_write, &file, items, 2, NULL, 0, err, sizeof err), VN_OK);
+    vn_status status = vn_iv_load_tensors(&c.model, &ctx, file.data, file.size);
+    ck_assert_msg(status != VN_OK, "a parametrisation with a non-finite rotation was accepted");
+    vn_context_clear_error(&ctx);
+    vn_host_buffer_free(&file);
+    free(original);
+    free(base);
+}
+END_TEST
+
 /* Pending a fix in tools/cmd_eval.c (print_summary divides by the number
  * of examples) or in the data file reader (which accepts B = 0): `cvene
  * eval` on a data file with base (0, 1, h) printed "IIA -nan (0/0)" and a
@@ -329,6 +368,7 @@ static Suite *regressions_suite(void) {
         tcase_add_test(pending, test_iv_tensor_name_with_nul);
         tcase_add_test(pending, test_iv_config_key_with_nul);
         tcase_add_test(pending, test_eval_empty_batch);
+        tcase_add_test(pending, test_iv_parametrisation_nonfinite);
         suite_add_tcase(s, pending);
     }
     return s;

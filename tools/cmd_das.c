@@ -205,7 +205,7 @@ typedef struct step_row {
 } step_row;
 
 typedef struct timings {
-    double total, mlp, mlp_data, align, align_data, eval;
+    double total, mlp, mlp_data, factual_test, align, align_data, eval;
 } timings;
 
 typedef struct run_state {
@@ -219,6 +219,19 @@ typedef struct run_state {
     size_t calls_first_epoch, calls_steady, steady_steps;
     timings t;
 } run_state;
+
+/* Records the mean batch loss and IIA of finished epoch e (0-based). */
+static void record_epoch(run_state *rs, size_t e) {
+    double loss = 0, iia = 0;
+    for (size_t s = e * rs->n_batches; s < (e + 1) * rs->n_batches; s++) {
+        loss += rs->rows[s].loss;
+        iia += rs->rows[s].iia;
+    }
+    if (e < VN_ARRAY_COUNT(rs->epoch_loss)) {
+        rs->epoch_loss[e] = loss / (double)rs->n_batches;
+        rs->epoch_iia[e] = iia / (double)rs->n_batches;
+    }
+}
 
 /* ---- files: run.json, checkpoint.safetensors, log.csv, plot.svg --------------------------------- */
 
@@ -330,7 +343,7 @@ static bool save_run_json(const char *dir, const run_state *rs) {
 static bool json_uint(const vn_json_value *obj, const char *key, uint64_t *out, char *err, size_t size) {
     int64_t v;
     if (vn_json_get_int64(vn_json_get(obj, key), key, &v, err, size) != VN_OK) return false;
-    if (v < 0) return vn_nn_message(err, size, VN_EFORMAT, "\"%s\" is negative", key), false;
+    if (v < 0) return vn_message(err, size, VN_EFORMAT, "\"%s\" is negative", key), false;
     *out = (uint64_t)v;
     return true;
 }
@@ -481,8 +494,11 @@ static bool save_log_csv(const char *dir, const run_state *rs) {
     vn_host_buffer_write(&buffer, line, (size_t)n);
     for (size_t s = 0; s < rs->step; s++) {
         const step_row *r = &rs->rows[s];
-        n = snprintf(line, sizeof line, "%zu,%u,%s,%.17g,%.17g\n", s + 1, (unsigned)r->epoch,
-                     vn_iv_cf_kind_name((vn_iv_cf_kind)r->kind), r->loss, r->iia);
+        char loss[VN_JSON_NUMBER_MAX + 1] = "nan", iia[VN_JSON_NUMBER_MAX + 1] = "nan";
+        size_t nl = vn_json_format_double(r->loss, loss), ni = vn_json_format_double(r->iia, iia);
+        loss[nl ? nl : 3] = iia[ni ? ni : 3] = '\0'; /* shortest digits that read back exactly */
+        n = snprintf(line, sizeof line, "%zu,%u,%s,%s,%s\n", s + 1, (unsigned)r->epoch,
+                     vn_iv_cf_kind_name((vn_iv_cf_kind)r->kind), loss, iia);
         vn_host_buffer_write(&buffer, line, (size_t)n);
     }
     return write_file(path, &buffer);
@@ -636,7 +652,9 @@ static bool prepare_model(run_state *rs, vn_context *ctx, vn_mlp *mlp, FILE *log
                         (long long)mlp->config.n_layer, mlp->config.n_layer == 1 ? "" : "s");
     rs->t.mlp += vn_host_seconds() - t0;
     double accuracy;
+    t0 = vn_host_seconds();
     if (!task_factual_accuracy(CMD, ctx, mlp, a->seed, VN_IV_HEQ_DIM, 10000, &accuracy)) return false;
+    rs->t.factual_test += vn_host_seconds() - t0;
     rs->factual_accuracy = accuracy;
     if (log)
         fprintf(log, "  factual test accuracy %.4f on 10,000 fresh examples%s\n", accuracy,
@@ -700,17 +718,7 @@ static bool align(run_state *rs, vn_iv_das *das, vn_mlp *mlp, cf_buffers *buf, v
         snprintf(note, sizeof note, "epoch %zu/%zu  loss %.4f  IIA %.3f", epoch + 1, a->epochs, result.loss, row->iia);
         progress_update(&bar, rs->step, note);
         if (rs->step % rs->n_batches == 0) { /* an epoch ends */
-            double loss = 0, iia = 0;
-            for (size_t s = rs->step - rs->n_batches; s < rs->step; s++) {
-                loss += rs->rows[s].loss;
-                iia += rs->rows[s].iia;
-            }
-            loss /= (double)rs->n_batches;
-            iia /= (double)rs->n_batches;
-            if (epoch < VN_ARRAY_COUNT(rs->epoch_loss)) {
-                rs->epoch_loss[epoch] = loss;
-                rs->epoch_iia[epoch] = iia;
-            }
+            record_epoch(rs, epoch);
             /* the first epoch this invocation finishes fills the arena's
              * blocks; the steps after it should not call the allocator */
             if (boundaries++ == 0) {
@@ -722,8 +730,9 @@ static bool align(run_state *rs, vn_iv_das *das, vn_mlp *mlp, cf_buffers *buf, v
             calls_epoch_start = stats->calls;
             if (log) {
                 progress_clear(&bar);
+                size_t shown = epoch < VN_ARRAY_COUNT(rs->epoch_loss) ? epoch : VN_ARRAY_COUNT(rs->epoch_loss) - 1;
                 fprintf(log, "  epoch %2zu/%zu  loss %.4f  IIA %.4f  (training batches, before each update)\n",
-                        epoch + 1, a->epochs, loss, iia);
+                        epoch + 1, a->epochs, rs->epoch_loss[shown], rs->epoch_iia[shown]);
                 fflush(log);
             }
             rs->t.align += vn_host_seconds() - t0;
@@ -791,9 +800,10 @@ static void print_summary(const run_state *rs, const vn_host_alloc_stats *stats,
             fprintf(log, "  %-6s %.4f  (%zu examples)\n", vn_iv_cf_kind_name((vn_iv_cf_kind)k),
                     (double)rs->kind_correct[k] / (double)rs->kind_total[k], rs->kind_total[k]);
     const timings *t = &rs->t;
-    fprintf(log, "time: %.2f s = MLP training %.2f s (%.2f s generating data) + alignment %.2f s (%.2f s generating "
-            "data) + evaluation %.2f s + other %.2f s\n", t->total, t->mlp, t->mlp_data, t->align, t->align_data,
-            t->eval, t->total - t->mlp - t->align - t->eval);
+    fprintf(log, "time: %.2f s = MLP training %.2f s (%.2f s generating data) + factual test %.2f s + alignment "
+            "%.2f s (%.2f s generating data) + evaluation %.2f s + files and setup %.2f s\n", t->total, t->mlp,
+            t->mlp_data, t->factual_test, t->align, t->align_data, t->eval,
+            t->total - t->mlp - t->factual_test - t->align - t->eval);
     if (rs->steady_steps)
         fprintf(log, "allocator calls: %zu in the first epoch, %.3g per step after it; peak %.1f MB from the allocator\n",
                 rs->calls_first_epoch, (double)rs->calls_steady / (double)rs->steady_steps,
@@ -818,6 +828,7 @@ static void print_json(const run_state *rs, const vn_host_alloc_stats *stats) {
     json_kv_num(&w, "total", rs->t.total);
     json_kv_num(&w, "mlp_training", rs->t.mlp);
     json_kv_num(&w, "mlp_data", rs->t.mlp_data);
+    json_kv_num(&w, "factual_test", rs->t.factual_test);
     json_kv_num(&w, "alignment", rs->t.align);
     json_kv_num(&w, "alignment_data", rs->t.align_data);
     json_kv_num(&w, "evaluation", rs->t.eval);
@@ -874,16 +885,7 @@ static int run_single(run_state *rs, vn_context *ctx, vn_host_alloc_stats *stats
     if (vn_iv_das_init(&das, ctx, &mlp, &options) != VN_OK) return cli_fail(CMD, "%s", vn_context_message(ctx)), 1;
     a->subspace_size = das.subspace_size;
     if (a->resume && !load_checkpoint(a->resume, &das, ctx, rs->step)) return 1;
-    if (a->resume) /* the epochs done so far, for the summaries */
-        for (size_t e = 0; e < rs->step / rs->n_batches && e < VN_ARRAY_COUNT(rs->epoch_loss); e++) {
-            double loss = 0, iia = 0;
-            for (size_t s = e * rs->n_batches; s < (e + 1) * rs->n_batches; s++) {
-                loss += rs->rows[s].loss;
-                iia += rs->rows[s].iia;
-            }
-            rs->epoch_loss[e] = loss / (double)rs->n_batches;
-            rs->epoch_iia[e] = iia / (double)rs->n_batches;
-        }
+    for (size_t e = 0; e < rs->step / rs->n_batches; e++) record_epoch(rs, e); /* epochs done before a resume */
     cf_buffers buf;
     if (!cf_alloc(&buf, ctx, a->batch_size, VN_IV_HEQ_DIM)) return 1;
     if (a->out && !save_all(a->out, rs, &das, &mlp, ctx, true)) return 1;
@@ -900,8 +902,8 @@ static int run_single(run_state *rs, vn_context *ctx, vn_host_alloc_stats *stats
         return 0;
     }
     if (!finished) {
-        printf("stopped after step %zu of %zu%s%s%s\n", rs->step, rs->total_steps,
-               out_dir ? "; continue with: cvene das --resume " : "", out_dir ? out_dir : "", "");
+        printf("stopped after step %zu of %zu%s%s\n", rs->step, rs->total_steps,
+               out_dir ? "; continue with: cvene das --resume " : " (no --out: nothing saved)", out_dir ? out_dir : "");
         return 0;
     }
     print_summary(rs, stats, stdout);

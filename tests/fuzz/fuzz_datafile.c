@@ -6,12 +6,12 @@
  * checked and used) and the backward pass, plus a slice and a gathered
  * (shuffled) copy of the batch run again.
  *
- * The models are the reference cases' (tests/data): each pair below is a
- * model config and an intervention config. An input is run with one pair
+ * The models are the reference cases' (fuzz_cases.h). An input is run with one pair
  * whose h_dim matches its base tensor's last dimension, picked by a hash of
  * the file's header (or with the first pair when it has no usable base),
  * so seeds taken from the reference data files start out valid for some
  * pair. Model weights are drawn from a fixed seed, rotations start at the identity. */
+#include "fuzz_cases.h"
 #include "fuzz_common.h"
 #include "vn_iv_io.h"
 #include "vn_iv_model.h"
@@ -20,79 +20,17 @@
 #include "vn_ops.h"
 #include "vn_safetensors.h"
 
-#define MLP(h, layers, act) \
-    "{\"model_type\":\"mlp\",\"h_dim\":" #h ",\"n_layer\":" #layers ",\"num_classes\":2,\"activation_function\":\"" act "\"}"
-#define REP(layer, comp, units, rank, part, link, group) \
-    "{\"layer\":" #layer ",\"component\":\"" comp "\",\"unit\":\"pos\",\"max_number_of_units\":" #units \
-    ",\"low_rank_dimension\":" rank ",\"subspace_partition\":" part ",\"intervention_link_key\":" link \
-    ",\"group_key\":" group
-
-static const struct {
-    int h;
-    const char *model, *intervention;
-} pairs[] = {
-    {32, MLP(32, 1, "gelu"),
-     "{\"representations\":[" REP(0, "block_output", 1, "null", "[[0,16],[16,32]]", "null", "null") "}],"
-     "\"intervention_types\":\"RotatedSpaceIntervention\"}"},
-    {32, MLP(32, 1, "gelu"),
-     "{\"representations\":[" REP(0, "block_output", 1, "8", "[[0,4],[4,8]]", "0", "null") "},"
-     REP(0, "block_output", 1, "8", "[[0,4],[4,8]]", "0", "null") "}],"
-     "\"intervention_types\":\"LowRankRotatedSpaceIntervention\"}"},
-    {16, MLP(16, 3, "relu"),
-     "{\"representations\":[" REP(0, "block_output", 1, "null", "[[0,8],[8,16]]", "null", "3")
-     ",\"intervention_type\":\"RotatedSpaceIntervention\"},"
-     REP(1, "block_output", 1, "4", "[[0,2],[2,4]]", "null", "3")
-     ",\"intervention_type\":\"LowRankRotatedSpaceIntervention\"},"
-     REP(2, "block_input", 1, "null", "null", "null", "7") ",\"intervention_type\":\"VanillaIntervention\"}]}"},
-    {16, MLP(16, 2, "gelu"),
-     "{\"representations\":[" REP(0, "block_output", 1, "null", "null", "null", "null") "}],"
-     "\"intervention_types\":\"BoundlessRotatedSpaceIntervention\"}"},
-    {16, MLP(16, 2, "gelu"),
-     "{\"representations\":[" REP(1, "block_output", 1, "null", "[[0,8],[8,16]]", "null", "null") "}],"
-     "\"intervention_types\":\"AdditionIntervention\"}"},
-    {8, MLP(8, 2, "gelu"),
-     "{\"representations\":[" REP(0, "block_output", 2, "null", "[[0,5],[5,16]]", "null", "null") "},"
-     REP(1, "block_input", 2, "null", "[[0,4],[4,8]]", "null", "null") "}],"
-     "\"intervention_types\":[\"RotatedSpaceIntervention\",\"VanillaIntervention\"]}"},
-    {8, MLP(8, 2, "gelu"),
-     "{\"representations\":[" REP(0, "block_output", 1, "null", "[[0,4],[4,8]]", "null", "null") "},"
-     REP(1, "block_output", 1, "null", "[[0,4],[4,8]]", "null", "null") "}],"
-     "\"intervention_types\":[\"CollectIntervention\",\"VanillaIntervention\"]}"},
-    {8, MLP(8, 2, "gelu"),
-     "{\"representations\":[" REP(0, "block_output", 1, "null", "[[0,4],[4,8]]", "5", "null") "},"
-     REP(1, "block_output", 1, "null", "[[0,4],[4,8]]", "5", "null") "}],"
-     "\"intervention_types\":\"RotatedSpaceIntervention\"}"},
-    {8, MLP(8, 1, "gelu"),
-     "{\"representations\":[" REP(0, "mlp_activation", 1, "null", "null", "null", "null") "}],"
-     "\"intervention_types\":\"SigmoidMaskIntervention\"}"},
-    {8, MLP(8, 2, "gelu"),
-     "{\"representations\":[" REP(1, "block_input", 1, "null", "null", "null", "null") "}],"
-     "\"intervention_types\":\"SigmoidMaskRotatedSpaceIntervention\"}"},
-    {8, MLP(8, 2, "gelu"),
-     "{\"representations\":[" REP(1, "block_output", 1, "null", "[[0,3],[3,8]]", "null", "null") "}],"
-     "\"intervention_types\":\"SkipIntervention\"}"},
-    {8, MLP(8, 2, "tanh"),
-     "{\"representations\":[" REP(0, "mlp_activation", 1, "null", "null", "null", "null") "}],"
-     "\"intervention_types\":\"SubtractionIntervention\"}"},
-    {8, MLP(8, 2, "gelu"),
-     "{\"representations\":[" REP(1, "block_input", 1, "null", "[[0,2],[2,5],[5,6,7]]", "null", "null") "}],"
-     "\"intervention_types\":\"ZeroIntervention\"}"},
-    {8, MLP(8, 2, "tanh"),
-     "{\"representations\":[" REP(1, "block_output", 1, "3", "[[0,1],[1,3]]", "null", "null") "}],"
-     "\"intervention_types\":\"LowRankRotatedSpaceIntervention\",\"orthogonal_map\":\"householder\"}"},
-};
-
 /* The base tensor's h (0 when the file has no (B, S, h) base) and a hash
  * of the header bytes, which picks one of the pairs of that h. */
 static size_t peek(const uint8_t *data, size_t size, vn_arena *arena, uint64_t *hash) {
     vn_arena_mark mark = vn_arena_get_mark(arena);
     vn_safetensors st;
     size_t h = 0;
-    *hash = 14695981039346656037u;
+    *hash = 0;
     if (vn_safetensors_open(&st, data, size, arena, NULL, 0) == VN_OK) {
         const vn_safetensors_entry *base = vn_safetensors_find(&st, "base");
         if (base && base->ndim == 3) h = base->shape[2];
-        for (size_t i = 0; i < 8 + st.header_length; i++) *hash = (*hash ^ data[i]) * 1099511628211u;
+        *hash = fuzz_hash(data, 8 + st.header_length);
     }
     vn_arena_rewind(arena, mark);
     return h;
@@ -157,33 +95,21 @@ static void try_pair(size_t p, const uint8_t *data, size_t size, fuzz_heap *heap
     vn_context ctx;
     vn_context_init(&ctx, &arena);
     char err[512];
-    vn_mlp_config mc;
-    vn_iv_config ic;
-    if (vn_model_config_parse(pairs[p].model, strlen(pairs[p].model), &arena, &mc, NULL, NULL, err, sizeof err) != VN_OK)
-        fuzz_fail("embedded model config", err);
-    if (vn_iv_config_parse(pairs[p].intervention, strlen(pairs[p].intervention), &arena, &ic, NULL, NULL, err,
-                           sizeof err) != VN_OK)
-        fuzz_fail("embedded intervention config", err);
-    vn_rng rng;
-    vn_rng_seed(&rng, 7, (uint64_t)p);
-    vn_mlp mlp;
-    vn_iv_model model;
-    /* Identity rotations (rng NULL): drawing orthogonal ones would cost
-     * most of the time of a run. */
-    vn_iv_model_options options = {NULL, true, false};
-    if (vn_mlp_init(&mlp, &ctx, &mc, &rng) != VN_OK || vn_iv_model_init(&model, &ctx, &mlp, &ic, &options) != VN_OK)
-        fuzz_fail("embedded model", ctx.message);
+    fuzz_model fm;
+    fuzz_build_pair(p, &ctx, &fm);
+    vn_iv_model *model = &fm.model;
+    const vn_mlp_config mc = fm.mc;
 
     vn_iv_batch batch;
     vn_arena_mark mark = vn_arena_get_mark(&arena);
-    vn_status status = vn_iv_data_parse(data, size, &model, (size_t)mc.h_dim, mc.num_classes, &arena, &batch, err,
+    vn_status status = vn_iv_data_parse(data, size, model, (size_t)mc.h_dim, mc.num_classes, &arena, &batch, err,
                                         sizeof err);
     if (status != VN_OK) {
         fuzz_check_message(err, sizeof err);
         FUZZ_CHECK(arena.in_use == mark.in_use, "a failed data parse kept arena memory");
     } else {
-        FUZZ_CHECK(batch.h == (size_t)mc.h_dim && batch.n_groups == model.n_groups, "batch header");
-        FUZZ_CHECK(batch.n_reps == model.config.count, "batch representations");
+        FUZZ_CHECK(batch.h == (size_t)mc.h_dim && batch.n_groups == model->n_groups, "batch header");
+        FUZZ_CHECK(batch.n_reps == model->config.count, "batch representations");
         for (size_t b = 0; batch.labels && b < batch.batch; b++)
             FUZZ_CHECK(batch.labels[b] >= 0 && batch.labels[b] < mc.num_classes, "label range");
         for (size_t i = 0; i < batch.n_reps; i++) {
@@ -191,18 +117,18 @@ static void try_pair(size_t p, const uint8_t *data, size_t size, fuzz_heap *heap
             check_lists(&batch.base_locations[i], batch.batch);
             check_lists(&batch.subspaces[i], batch.batch);
         }
-        run_batch(&model, &ctx, &batch);
+        run_batch(model, &ctx, &batch);
         if (batch.batch >= 2) {
             vn_iv_batch part;
             vn_iv_batch_slice(&batch, 1, batch.batch - 1, &part);
-            run_batch(&model, &ctx, &part);
+            run_batch(model, &ctx, &part);
             size_t count = batch.batch + 1;
             size_t *index = vn_arena_alloc(&arena, count * sizeof *index, 0);
             if (index) {
                 for (size_t a = 0; a < count; a++) index[a] = (batch.batch - 1 - a % batch.batch);
                 vn_iv_batch shuffled;
                 if (vn_iv_batch_gather(&batch, index, count, &arena, &shuffled) == VN_OK)
-                    run_batch(&model, &ctx, &shuffled);
+                    run_batch(model, &ctx, &shuffled);
             }
         }
         /* Without a model only base and labels count. */
@@ -230,16 +156,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     size_t h = peek(data, size, &scratch, &hash);
     bool skip = known_issue_float_ints(data, size, &scratch);
     fuzz_arena_done(&scratch, &heap);
-    if (skip) return 0;
-    size_t matching = 0;
-    for (size_t p = 0; p < VN_ARRAY_COUNT(pairs); p++) matching += (size_t)pairs[p].h == h;
-    size_t pick = matching ? (size_t)(hash % matching) : 0, seen = 0;
-    for (size_t p = 0; p < VN_ARRAY_COUNT(pairs); p++) {
-        if (matching && (size_t)pairs[p].h != h) continue;
-        if (seen++ == pick) {
-            try_pair(p, data, size, &heap);
-            break;
-        }
-    }
+    if (!skip) try_pair(fuzz_pick_pair(h, hash), data, size, &heap);
     return 0;
 }

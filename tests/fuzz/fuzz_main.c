@@ -5,7 +5,8 @@
  *
  *   replay_json [--modes N] PATH...
  *
- * Each PATH is a file or a directory (searched recursively). With
+ * Each PATH is a file or a directory (searched recursively); a PATH
+ * written with a leading '?' is skipped when it does not exist. With
  * --modes N every file is also run N times with one prefix byte 0 .. N−1
  * (fuzz_roundtrip reads its format from the first byte). Prints how many
  * inputs ran; a failed expectation aborts. */
@@ -107,8 +108,13 @@ int main(int argc, char **argv) {
             modes = atoi(argv[++i]);
             continue;
         }
-        run_path(argv[i], modes);
+        const char *path = argv[i];
         paths++;
+        if (path[0] == '?') {
+            struct stat st;
+            if (stat(++path, &st) != 0) continue;
+        }
+        run_path(path, modes);
     }
     if (paths == 0) {
         fprintf(stderr, "usage: %s [--modes N] PATH...\n", argv[0]);

@@ -43,6 +43,33 @@ def safetensors_pieces(content):
     return pieces
 
 
+def linked_copies(content):
+    """An interventions.safetensors with every tensor of key #0 also stored
+    under key #1, as pyvene's save writes linked interventions (the reader
+    compares such copies with the first key's)."""
+    if len(content) < 8:
+        return None
+    n = struct.unpack("<Q", content[:8])[0]
+    try:
+        header = json.loads(content[8:8 + n])
+    except ValueError:
+        return None
+    data = content[8 + n:]
+    out, chunks, offset = {}, [], 0
+    for name, info in header.items():
+        if name == "__metadata__":
+            out[name] = info
+            continue
+        begin, end = info["data_offsets"]
+        for key in (name, name.replace("#0.", "#1.", 1)) if "#0." in name else (name,):
+            out[key] = dict(info, data_offsets=[offset, offset + end - begin])
+            chunks.append(data[begin:end])
+            offset += end - begin
+    text = json.dumps(out, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    return struct.pack("<Q", len(text)) + text + b"".join(chunks)
+
+
 def main():
     if len(sys.argv) != 2:
         sys.exit("usage: make_corpus.py OUTDIR")
@@ -55,6 +82,10 @@ def main():
                 content = f.read()
             if fname.endswith(".safetensors"):
                 put(outdir, "safetensors", content)
+                if fname == "interventions.safetensors":
+                    linked = linked_copies(content)
+                    if linked:
+                        put(outdir, "safetensors", linked)
                 put(outdir, "roundtrip", b"\x00" + content)
                 if fname == "data.safetensors":
                     put(outdir, "datafile", content)
