@@ -240,14 +240,6 @@ static bool path_in(char *buf, size_t size, const char *dir, const char *name) {
     return true;
 }
 
-static bool write_file(const char *path, vn_host_buffer *buffer) {
-    char err[VN_HOST_ERR];
-    bool ok = !buffer->failed && vn_host_write_file_atomic(path, buffer->data, buffer->size, err);
-    if (!ok) cli_fail(CMD, "%s", buffer->failed ? "out of memory" : err);
-    vn_host_buffer_free(buffer);
-    return ok;
-}
-
 static void json_kv_int(vn_json_writer *w, const char *key, uint64_t v) {
     vn_json_key(w, key);
     vn_json_unsigned(w, v);
@@ -336,7 +328,7 @@ static bool save_run_json(const char *dir, const run_state *rs) {
         vn_host_buffer_free(&buffer);
         return cli_fail(CMD, "cannot format %s", path);
     }
-    return write_file(path, &buffer);
+    return write_buffer_atomic(CMD, path, &buffer);
 }
 
 /* Reads an unsigned integer / number / string member of a run.json object. */
@@ -435,7 +427,7 @@ static bool save_checkpoint(const char *dir, const vn_iv_das *das, size_t step) 
         vn_host_buffer_free(&buffer);
         return cli_fail(CMD, "%s: %s", path, err);
     }
-    return write_file(path, &buffer);
+    return write_buffer_atomic(CMD, path, &buffer);
 }
 
 /* Reads one tensor of exactly `count` values. */
@@ -501,7 +493,7 @@ static bool save_log_csv(const char *dir, const run_state *rs) {
                      vn_iv_cf_kind_name((vn_iv_cf_kind)r->kind), loss, iia);
         vn_host_buffer_write(&buffer, line, (size_t)n);
     }
-    return write_file(path, &buffer);
+    return write_buffer_atomic(CMD, path, &buffer);
 }
 
 /* Restores the first `rs->step` rows from DIR/log.csv. */
@@ -572,7 +564,7 @@ static bool save_plot(const char *dir, const run_state *rs) {
         vn_host_buffer_free(&buffer);
         return cli_fail(CMD, "cannot format %s", path);
     }
-    return write_file(path, &buffer);
+    return write_buffer_atomic(CMD, path, &buffer);
 }
 
 /* Everything --out keeps (the model and intervention directories only when

@@ -166,7 +166,7 @@ bool task_factual_accuracy(const char *cmd, vn_context *ctx, vn_mlp *mlp, uint64
     return true;
 }
 
-static bool write_buffer(const char *cmd, const char *path, vn_host_buffer *buffer) {
+bool write_buffer_atomic(const char *cmd, const char *path, vn_host_buffer *buffer) {
     char err[VN_HOST_ERR];
     bool ok = !buffer->failed && vn_host_write_file_atomic(path, buffer->data, buffer->size, err);
     if (!ok) cli_fail(cmd, "%s", buffer->failed ? "out of memory" : err);
@@ -183,16 +183,11 @@ bool save_model_dir(const char *cmd, const char *dir, const vn_mlp *mlp, vn_cont
         return cli_fail(cmd, "cannot format the model config");
     }
     snprintf(path, sizeof path, "%s/config.json", dir);
-    if (!write_buffer(cmd, path, &buffer)) return false;
+    if (!write_buffer_atomic(cmd, path, &buffer)) return false;
     if (vn_model_save_params(mlp, ctx->arena, vn_host_buffer_write, &buffer, err, sizeof err) != VN_OK) {
         vn_host_buffer_free(&buffer);
         return cli_fail(cmd, "%s/model.safetensors: %s", dir, err);
     }
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    return write_buffer(cmd, path, &buffer);
-}
-
-const char *format_seconds(char *buf, size_t size, double seconds) {
-    snprintf(buf, size, "%.2f s", seconds);
-    return buf;
+    return write_buffer_atomic(cmd, path, &buffer);
 }
