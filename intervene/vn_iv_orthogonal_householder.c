@@ -24,11 +24,12 @@
  *             entries of X are free; D gets no gradient, as in PyTorch);
  *             dB += dR Q_Dᵀ when B requires a gradient.
  * Products with V skip its zero upper triangle and products with Z or Zᵀ
- * the zero lower triangle of Z; Ḡq Zᵀ and T Zᵀ are one product of the
- * stacked (n + m) × m matrix [Ḡq; T].
- * Cost in 2n³-flop products for a square map: forward ½ (Gram) + ½ (solve)
- * + ½ (B V) + ½ ((B V) Z) = 2; backward 1 (Bᵀ dR) + ½ (H) + ½ (solve) + 1
- * ([Ḡq; T] Zᵀ) + ½ (V(N + Nᵀ)) = 3½. For m < n the terms scale as
+ * the zero lower triangle of Z. Only what is used is computed: the upper
+ * triangle of VᵀV and of Ḡs, and in the top m rows the strictly lower part
+ * of Ḡq Zᵀ and V(N + Nᵀ) (by blocks of 64).
+ * Cost in 2n³-flop products for a square map: forward ⅓ (Gram) + ½ (solve)
+ * + ½ (B V) + ½ ((B V) Z) ≈ 1.8; backward 1 (Bᵀ dR) + ½ (H) + ½ (solve)
+ * + ⅓ (Ḡq Zᵀ) + ⅙ (T Zᵀ) + ⅓ (V(N + Nᵀ)) ≈ 2.8. For m < n the terms scale as
  * n²m (the products with B) and nm² (the rest). */
 #include "vn_iv_orthogonal_internal.h"
 
@@ -76,8 +77,14 @@ static void householder_forward(vn_node *out) {
     /* V: unit diagonal, X's strictly lower entries below it. */
     for (size_t i = 0; i < n; i++)
         for (size_t j = 0; j < m; j++) b.v[i * m + j] = i > j ? x[i * m + j] : (i == j ? 1 : 0);
-    /* S = striu(VᵀV) + ½ diag(VᵀV); the lower triangle is not read. */
-    ivo_lower_t_gemm(b.s, b.v, m, b.v, n, m, m, false, b.work);
+    /* S = striu(VᵀV) + ½ diag(VᵀV); only the upper triangle is computed
+     * (and read): row block I of VᵀV needs V[i0:n, I] and V[i0:n, i0:m]. */
+    for (size_t i0 = 0; i0 < m; i0 += IVO_NB) {
+        size_t i1 = i0 + IVO_NB < m ? i0 + IVO_NB : m;
+        const vn_real *vb = b.v + i0 * m + i0;
+        ivo_gemm(b.s + i0 * m + i0, m, vb, m, true, vb, m, false, i1 - i0, m - i0, n - i0, 1,
+                 false, b.work);
+    }
     for (size_t j = 0; j < m; j++) b.s[j * m + j] /= 2;
     /* Z = S⁻¹ V₁ᵀ. */
     for (size_t i = 0; i < m; i++)
@@ -113,16 +120,14 @@ static vn_status householder_backward(vn_context *ctx, vn_node *out) {
         vn_arena_rewind(ctx->arena, mark);
     }
     if (!dx) return VN_OK;
-    /* With T = S⁻ᵀ H (= (Hᵀ K)ᵀ), Ḡs = S⁻ᵀ H Zᵀ = T Zᵀ: [Ḡq; T] and
-     * [Ḡq Zᵀ; Ḡs] are stacked (n + m) × m matrices, so that one product
-     * with Zᵀ gives both. */
+    /* With T = S⁻ᵀ H (= (Hᵀ K)ᵀ), Ḡs = S⁻ᵀ H Zᵀ = T Zᵀ. */
     size_t nw = IVO_GEMM_WORK(n + m, (size_t)IVO_NB, m), total;
     if (!vn_size_add(2 * (nm + mm), nw, &total) || !vn_size_mul(total, sizeof(vn_real), &total))
         return vn_context_fail(ctx, VN_EOVERFLOW, "%s: backward scratch overflows", out->op->name);
     vn_real *scr = vn_context_scratch(ctx, total);
     if (!scr) return ctx->status;
-    vn_real *gq = scr, *t = gq + nm;      /* stacked: Ḡq, then H → T */
-    vn_real *gqz = t + mm, *gs = gqz + nm; /* stacked: Ḡq Zᵀ, then Ḡs */
+    vn_real *gq = scr, *t = gq + nm;      /* H, then T */
+    vn_real *gqz = t + mm, *gs = gqz + nm; /* Ḡq Zᵀ; Ḡs */
     vn_real *work = gs + mm, *gv = gq;     /* gv reuses Ḡq's storage */
 
     vn_gemm(gq, vn_input_value(out, 1), g, n, m, n, true, false, false); /* Bᵀ dR */
@@ -130,18 +135,28 @@ static vn_status householder_backward(vn_context *ctx, vn_node *out) {
         for (size_t j = 0; j < m; j++) gq[i * m + j] *= b.sgn[j];
     ivo_lower_t_gemm(t, b.v, m, gq, n, m, m, false, work); /* H = Vᵀ Ḡq */
     ivo_trsm(b.s, m, m, t, m, true, true, false, b.work);  /* T = S⁻ᵀ H */
-    ivo_gemm_upper_t(gqz, gq, b.z, n + m, m, 1, false, work);
+    /* Of Ḡq Zᵀ only the strictly lower entries are used, of Ḡs only the
+     * upper triangle: in the top m rows, half of the blocks of each. */
+    ivo_gemm_upper_t_half(gqz, gq, b.z, m, true, work);
+    if (n > m) ivo_gemm_upper_t(gqz + mm, gq + mm, b.z, n - m, m, 1, false, work);
+    ivo_gemm_upper_t_half(gs, t, b.z, m, false, work);
     /* N + Nᵀ in place of Ḡs (symmetric, with Ḡs's upper triangle). */
     for (size_t i = 0; i < m; i++)
         for (size_t j = i + 1; j < m; j++) gs[j * m + i] = gs[i * m + j];
-    /* Ḡv = V (N + Nᵀ) − Ḡq Zᵀ − E (Hᵀ K). */
-    ivo_lower_gemm(gv, b.v, m, gs, n, m, m, false, work);
-    for (size_t i = 0; i < nm; i++) gv[i] -= gqz[i];
-    for (size_t i = 0; i < m; i++)
-        for (size_t j = 0; j < m; j++) gv[i * m + j] -= t[j * m + i];
+    /* Ḡv = V (N + Nᵀ) − Ḡq Zᵀ − E (Hᵀ K), of which only the strictly lower
+     * entries are used: in the top m rows, row block I of V (N + Nᵀ) needs
+     * only columns 0..i1 (V[I, 0:i1] times the leading block of N + Nᵀ);
+     * below, whole rows. */
+    for (size_t i0 = 0; i0 < m; i0 += IVO_NB) {
+        size_t i1 = i0 + IVO_NB < m ? i0 + IVO_NB : m;
+        ivo_gemm(gv + i0 * m, m, b.v + i0 * m, m, false, gs, m, false, i1 - i0, i1, i1, 1, false,
+                 work);
+    }
+    if (n > m) vn_gemm(gv + mm, b.v + mm, gs, n - m, m, m, false, false, false);
     for (size_t i = 1; i < n; i++) {
         size_t top = i < m ? i : m;
-        for (size_t j = 0; j < top; j++) dx[i * m + j] += gv[i * m + j];
+        for (size_t j = 0; j < top; j++)
+            dx[i * m + j] += gv[i * m + j] - gqz[i * m + j] - (i < m ? t[j * m + i] : 0);
     }
     vn_arena_rewind(ctx->arena, mark);
     return VN_OK;

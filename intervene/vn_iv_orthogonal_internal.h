@@ -51,6 +51,13 @@ void ivo_gemm_upper_t(vn_real *c, const vn_real *x, const vn_real *z, size_t row
 void ivo_gemm_mirrored(vn_real *c, const vn_real *a, const vn_real *b, size_t n, int bsign,
                        int csign, vn_real *work);
 
+/* The blocks of C = X·Zᵀ (all k × k, contiguous; Z upper triangular with
+ * zeros stored below) on and below (lower) or on and above the block
+ * diagonal of IVO_NB × IVO_NB blocks; other blocks of C are not written.
+ * work: IVO_GEMM_WORK(IVO_NB, IVO_NB, k) elements. */
+void ivo_gemm_upper_t_half(vn_real *c, const vn_real *x, const vn_real *z, size_t k, bool lower,
+                           vn_real *work);
+
 /* Products with a triangular right operand, by column blocks (all
  * contiguous):
  *   ivo_gemm_lower_right: C (r × k) (+)= alpha · X (r × n) · L, L n × k

@@ -137,6 +137,20 @@ void ivo_gemm_upper_right(vn_real *c, const vn_real *x, const vn_real *z, size_t
     }
 }
 
+/* Blocks (I, J) of C = X·Zᵀ with J ≤ I (lower) or J ≥ I: each needs
+ * X[I, j0:k] and Z[J, j0:k]. */
+void ivo_gemm_upper_t_half(vn_real *c, const vn_real *x, const vn_real *z, size_t k, bool lower,
+                           vn_real *work) {
+    for (size_t i0 = 0; i0 < k; i0 += IVO_NB) {
+        size_t i1 = i0 + IVO_NB < k ? i0 + IVO_NB : k;
+        for (size_t j0 = lower ? 0 : i0; j0 < (lower ? i1 : k); j0 += IVO_NB) {
+            size_t j1 = j0 + IVO_NB < k ? j0 + IVO_NB : k;
+            ivo_gemm(c + i0 * k + j0, k, x + i0 * k + j0, k, false, z + j0 * k + j0, k, true,
+                     i1 - i0, j1 - j0, k - j0, 1, false, work);
+        }
+    }
+}
+
 /* ---- LU with partial pivoting ------------------------------------------------- */
 
 static void swap_rows(vn_real *a, size_t ld, size_t i, size_t j, size_t cols) {
