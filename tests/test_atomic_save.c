@@ -17,7 +17,8 @@
  *     saves inside one file), never older than the last save that
  *     completed before the kill began;
  *   - nothing but config.json, model.safetensors / interventions.safetensors
- *     and the writer's temporary files ("<name>.tmp.<pid>") is there.
+ *     and the writer's temporary files ("<name>.tmp.<pid>") is there (the
+ *     temporary files are counted and removed).
  *
  * What is *not* guaranteed, and so only counted: a directory's two files
  * are written one after the other, each atomically, but not as a pair; a
@@ -146,7 +147,8 @@ static unsigned char *read_file(const char *dir, const char *name, size_t *size)
     return data;
 }
 
-/* Files of dir: the two names, and temporary files of the writer. */
+/* Files of dir: the two names, and temporary files of the writer, which
+ * are counted and removed (the writer is dead: they are all stale). */
 static int check_names(const char *dir, const char *a, const char *b) {
     DIR *d = opendir(dir);
     ck_assert_ptr_nonnull(d);
@@ -160,6 +162,9 @@ static int check_names(const char *dir, const char *a, const char *b) {
                     (!strncmp(e->d_name, b, nb) && !strncmp(e->d_name + nb, ".tmp.", 5));
         ck_assert_msg(temp, "unexpected file %s/%s", dir, e->d_name);
         temps++;
+        char path[768];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        unlink(path);
     }
     closedir(d);
     return temps;
@@ -332,7 +337,7 @@ START_TEST(test_kill_during_save) {
                       st.iv_tensors, newest);
         model_pairs_split += st.model_config != st.model_weights;
         iv_pairs_split += st.iv_config != st.iv_tensors;
-        temp_files = st.temp_files;
+        temp_files += st.temp_files;
         last = st;
         /* The next child numbers its saves after every save begun so far. */
         p->next = newest + 1;

@@ -6,11 +6,11 @@
  * checked and used) and the backward pass, plus a slice and a gathered
  * (shuffled) copy of the batch run again.
  *
- * The models are the reference cases' (fuzz_cases.h). An input is run with one pair
- * whose h_dim matches its base tensor's last dimension, picked by a hash of
- * the file's header (or with the first pair when it has no usable base),
- * so seeds taken from the reference data files start out valid for some
- * pair. Model weights are drawn from a fixed seed, rotations start at the identity. */
+ * The models are the reference cases' (fuzz_cases.h). An input is run with
+ * one pair whose h_dim matches its base tensor's last dimension (any pair
+ * when none does), picked by a hash of the file's header, so seeds taken
+ * from the reference data files start out valid for some pair. Model
+ * weights are drawn from a fixed seed, rotations start at the identity. */
 #include "fuzz_cases.h"
 #include "fuzz_common.h"
 #include "vn_iv_io.h"
