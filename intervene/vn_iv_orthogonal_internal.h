@@ -147,7 +147,7 @@ vn_node *ivo_example(vn_context *ctx, const vn_op *op, int index, vn_rng *rng, d
 
 /* Column completion of an orthonormal n × m matrix (in double): writes the
  * n × (n − m) block `out` (row stride ldo) so that [R, out] is orthogonal.
- * See vn_iv_rotation.h for the construction. work: n·n + n doubles. */
+ * See vn_iv_rotation.h for the construction. work: n·n + 3n doubles. */
 void ivo_complete_columns(const vn_real *r, size_t n, size_t m, vn_real *out, size_t ldo,
                           double *work);
 

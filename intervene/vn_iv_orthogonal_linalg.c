@@ -423,12 +423,35 @@ vn_node *ivo_example(vn_context *ctx, const vn_op *op, int index, vn_rng *rng, d
 
 /* ---- completion of a tall orthonormal matrix ---------------------------------------- */
 
+/* x[j0..] −= tau·(u·x)·u over rows j.. of the row-major rows × cols matrix x,
+ * u having an implicit 1 at row j (u[j] is not read); rows are walked so
+ * reads are contiguous, and each dot product sums over rows in order.
+ * dot is scratch of cols doubles. */
+static void apply_reflector(double *x, size_t cols, size_t rows, size_t j, size_t j0, const double *u,
+                            double tau, double *dot) {
+    for (size_t col = j0; col < cols; col++) dot[col] = x[j * cols + col];
+    for (size_t i = j + 1; i < rows; i++) {
+        const double *row = x + i * cols;
+        for (size_t col = j0; col < cols; col++) dot[col] += u[i] * row[col];
+    }
+    for (size_t col = j0; col < cols; col++) {
+        dot[col] *= tau;
+        x[j * cols + col] -= dot[col];
+    }
+    for (size_t i = j + 1; i < rows; i++) {
+        double *row = x + i * cols;
+        for (size_t col = j0; col < cols; col++) row[col] -= dot[col] * u[i];
+    }
+}
+
 void ivo_complete_columns(const vn_real *r, size_t n, size_t m, vn_real *out, size_t ldo,
                           double *work) {
     size_t k = n - m;
     double *w = work;             /* n × m: R, then its reflectors */
-    double *c = work + n * m;     /* n × k */
-    double *tau = work + n * n;   /* m */
+    double *c = w + n * m;        /* n × k */
+    double *tau = c + n * k;      /* m */
+    double *u = tau + m;          /* n: the current reflector, contiguous */
+    double *dot = u + n;          /* n */
     for (size_t i = 0; i < n * m; i++) w[i] = (double)r[i];
     /* Householder QR, dlarfg's choice of reflector: for x = W[j:, j] with
      * head α and tail norm σ, β = −sign(α)·‖x‖, τ = (β − α)/β and
@@ -444,28 +467,17 @@ void ivo_complete_columns(const vn_real *r, size_t n, size_t m, vn_real *out, si
         double beta = alpha >= 0 ? -norm : norm;
         tau[j] = (beta - alpha) / beta;
         double s = 1 / (alpha - beta);
-        for (size_t i = j + 1; i < n; i++) w[i * m + j] *= s;
+        for (size_t i = j + 1; i < n; i++) w[i * m + j] = u[i] = w[i * m + j] * s;
         w[j * m + j] = beta;
-        for (size_t col = j + 1; col < m; col++) {
-            double dot = w[j * m + col];
-            for (size_t i = j + 1; i < n; i++) dot += w[i * m + j] * w[i * m + col];
-            dot *= tau[j];
-            w[j * m + col] -= dot;
-            for (size_t i = j + 1; i < n; i++) w[i * m + col] -= dot * w[i * m + j];
-        }
+        apply_reflector(w, m, n, j, j + 1, u, tau[j], dot);
     }
     /* C = H_1 ⋯ H_m [0; I], applied from the last reflector to the first. */
     for (size_t i = 0; i < n * k; i++) c[i] = 0;
     for (size_t i = 0; i < k; i++) c[(m + i) * k + i] = 1;
     for (size_t j = m; j-- > 0;) {
         if (tau[j] == 0) continue;
-        for (size_t col = 0; col < k; col++) {
-            double dot = c[j * k + col];
-            for (size_t i = j + 1; i < n; i++) dot += w[i * m + j] * c[i * k + col];
-            dot *= tau[j];
-            c[j * k + col] -= dot;
-            for (size_t i = j + 1; i < n; i++) c[i * k + col] -= dot * w[i * m + j];
-        }
+        for (size_t i = j + 1; i < n; i++) u[i] = w[i * m + j];
+        apply_reflector(c, k, n, j, 0, u, tau[j], dot);
     }
     for (size_t i = 0; i < n; i++)
         for (size_t col = 0; col < k; col++) out[i * ldo + col] = (vn_real)c[i * k + col];
