@@ -32,7 +32,10 @@ static vn_status unary_infer(vn_context *ctx, vn_node *out) {
         (void)ctx; /* dX = G ⊙ f'(X) */                                                       \
         const vn_real *x = vn_input_value(out, 0), *y = out->value.data, *g = out->grad.data; \
         vn_real *dx = vn_input_grad(out, 0), p = (vn_real)out->attrs.f[0];                    \
-        for (size_t i = 0, n = out->value.numel; i < n; i++) dx[i] += g[i] * df_(x[i], y[i], p); \
+        for (size_t i = 0, n = out->value.numel; i < n; i++) {                                 \
+            vn_real slope = df_(x[i], y[i], p); /* a separate statement lets it vectorise */   \
+            dx[i] += g[i] * slope;                                                            \
+        }                                                                                     \
         return VN_OK;                                                                         \
     }
 
