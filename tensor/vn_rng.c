@@ -2,8 +2,6 @@
 #include "vn_rng.h"
 #include "vn_math.h"
 
-#define PCG_MULTIPLIER 6364136223846793005ULL
-
 void vn_rng_seed(vn_rng *rng, uint64_t seed, uint64_t stream) {
     rng->state = 0;
     rng->increment = (stream << 1) | 1u;
@@ -14,14 +12,7 @@ void vn_rng_seed(vn_rng *rng, uint64_t seed, uint64_t stream) {
     vn_rng_u32(rng);
 }
 
-uint32_t vn_rng_u32(vn_rng *rng) {
-    uint64_t old = rng->state;
-    rng->state = old * PCG_MULTIPLIER + rng->increment;
-    /* XSH-RR: xorshift high bits, then a random rotation. */
-    uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
-    uint32_t rotation = (uint32_t)(old >> 59);
-    return (xorshifted >> rotation) | (xorshifted << ((32u - rotation) & 31u));
-}
+extern inline uint32_t vn_rng_u32(vn_rng *rng); /* the external definition */
 
 uint32_t vn_rng_below(vn_rng *rng, uint32_t bound) {
     if (bound == 0) return 0;

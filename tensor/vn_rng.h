@@ -11,6 +11,8 @@
 
 #include "vn_base.h"
 
+#define VN_PCG_MULTIPLIER 6364136223846793005ULL
+
 typedef struct vn_rng {
     uint64_t state;
     uint64_t increment; /* always odd */
@@ -20,8 +22,16 @@ typedef struct vn_rng {
 
 void vn_rng_seed(vn_rng *rng, uint64_t seed, uint64_t stream);
 
-/* Uniform 32-bit integer. */
-uint32_t vn_rng_u32(vn_rng *rng);
+/* Uniform 32-bit integer. Defined here (C99 inline; vn_rng.c emits the
+ * external definition) so samplers in other files inline it. */
+inline uint32_t vn_rng_u32(vn_rng *rng) {
+    uint64_t old = rng->state;
+    rng->state = old * VN_PCG_MULTIPLIER + rng->increment;
+    /* XSH-RR: xorshift high bits, then a random rotation. */
+    uint32_t xorshifted = (uint32_t)(((old >> 18) ^ old) >> 27);
+    uint32_t rotation = (uint32_t)(old >> 59);
+    return (xorshifted >> rotation) | (xorshifted << ((32u - rotation) & 31u));
+}
 
 /* Uniform integer in [0, bound) without modulo bias; 0 when bound is 0. */
 uint32_t vn_rng_below(vn_rng *rng, uint32_t bound);
