@@ -3,6 +3,7 @@
 #include "vn_iv_das.h"
 #include "vn_iv_types.h"
 #include "vn_kernels.h"
+#include "vn_math.h"
 #include "vn_ops.h"
 
 size_t vn_iv_correct(const vn_real *logits, size_t rows, size_t classes, const int64_t *labels) {
@@ -38,6 +39,33 @@ static vn_status check_result(vn_context *ctx, vn_iv_step_result *out, size_t co
     *out = (vn_iv_step_result){0};
     out->count = count;
     return VN_OK;
+}
+
+/* ---- finiteness checks (see vn_iv_das.h) ------------------------------------------------------ */
+
+/* Records what `found` describes on ctx, the tensor named `prefix` + its
+ * node's name, and returns VN_ENAN. */
+static vn_status nonfinite_fail(vn_context *ctx, const vn_nonfinite *found, const char *prefix) {
+    const char *what = vn_nonfinite_name(found->value);
+    if (found->where == VN_NONFINITE_LOSS) return vn_context_fail(ctx, VN_ENAN, "the loss is not finite (%s)", what);
+    const char *name = found->node && found->node->name ? found->node->name : "?";
+    if (found->where == VN_NONFINITE_GRAD)
+        return vn_context_fail(ctx, VN_ENAN, "gradient of %s%s is not finite (%s at element %zu)", prefix, name, what,
+                               found->index);
+    return vn_context_fail(ctx, VN_ENAN, "%s%s is not finite after the optimizer step (%s at element %zu)", prefix,
+                           name, what, found->index);
+}
+
+/* Checks the loss and the trained parameters' gradients, before an update. */
+static vn_status check_loss_and_grads(vn_context *ctx, double loss, vn_node *const *params, size_t n,
+                                      const char *prefix, vn_nonfinite *found) {
+    if (!vn_isfinite(loss)) {
+        *found = (vn_nonfinite){0};
+        found->where = VN_NONFINITE_LOSS;
+        found->value = loss;
+        return nonfinite_fail(ctx, found, prefix);
+    }
+    return vn_params_finite(params, n, true, found) ? VN_OK : nonfinite_fail(ctx, found, prefix);
 }
 
 /* ---- factual training ------------------------------------------------------------------------ */
@@ -113,11 +141,15 @@ vn_status vn_iv_fit_step(vn_iv_fit *fit, vn_context *ctx, const vn_real *x, cons
     vn_node *loss = logits ? vn_mlp_loss(mlp, ctx, logits, &target) : NULL;
     vn_zero_grad(ctx);
     if (!loss || vn_backward(ctx, loss) != VN_OK) return finish(ctx, mark, grad, ctx->status);
+    out->loss = loss->value.data[0];
+    out->correct = vn_iv_correct(logits->value.data, count, classes, labels);
+    if (check_loss_and_grads(ctx, out->loss, fit->params, fit->n_params, "", &out->nonfinite) != VN_OK)
+        return finish(ctx, mark, grad, VN_ENAN);
     if (fit->options.clip_norm > 0)
         vn_clip_grad_norm(fit->params, fit->n_params, fit->options.clip_norm, false, &out->grad_norm);
     vn_optim_step(&fit->optim);
-    out->loss = loss->value.data[0];
-    out->correct = vn_iv_correct(logits->value.data, count, classes, labels);
+    if (!vn_params_finite(fit->params, fit->n_params, false, &out->nonfinite))
+        return finish(ctx, mark, grad, nonfinite_fail(ctx, &out->nonfinite, ""));
     return finish(ctx, mark, grad, VN_OK);
 }
 
@@ -283,7 +315,15 @@ vn_status vn_iv_das_step(vn_iv_das *das, vn_context *ctx, const vn_iv_cf_batch *
     }
     vn_context_set_grad(ctx, grad);
     if (status != VN_OK) return status;
-    if (train) vn_optim_step(&das->optim);
     out->loss = loss / (double)count;
+    if (!train) return VN_OK;
+    /* the rotation is named by the intervention's key, as in its save file */
+    char prefix[VN_IV_KEY_MAX + 1];
+    vn_format(prefix, sizeof prefix, "%s.", das->model.units[0].key);
+    if (check_loss_and_grads(ctx, out->loss, das->params, das->n_params, prefix, &out->nonfinite) != VN_OK)
+        return VN_ENAN;
+    vn_optim_step(&das->optim);
+    if (!vn_params_finite(das->params, das->n_params, false, &out->nonfinite))
+        return nonfinite_fail(ctx, &out->nonfinite, prefix);
     return VN_OK;
 }

@@ -53,7 +53,25 @@ typedef struct vn_iv_step_result {
     double loss;      /* the batch's mean loss (before the update) */
     size_t correct;   /* examples whose argmax equals the label (before the update) */
     double grad_norm; /* factual training: the total gradient norm before clipping; else 0 */
+    vn_nonfinite nonfinite; /* a training step that failed with VN_ENAN: what was not finite */
 } vn_iv_step_result;
+
+/* Training steps check for NaN and infinities (vn_iv_fit_step, and
+ * vn_iv_das_step with `train`): the loss, then after backward every
+ * trained parameter's gradient, and after the optimizer step every trained
+ * parameter's value, each in one pass. The first non-finite one ends the step
+ * with VN_ENAN, out->nonfinite saying where, and a message on ctx naming the
+ * tensor by its PyTorch name:
+ *
+ *   the loss is not finite (NaN)
+ *   gradient of mlp.h.1.ff1.weight is not finite (inf at element 37)
+ *   score.bias is not finite after the optimizer step (NaN at element 0)
+ *
+ * (the rotation of an alignment is
+ * <key>.rotate_layer.parametrizations.weight.original). A loss or gradient
+ * found non-finite stops the step before the optimizer changes anything: the
+ * parameters and the optimizer's state are those before the step. A value
+ * found non-finite after the update has been written. */
 
 /* ---- factual training ------------------------------------------------------------------- */
 

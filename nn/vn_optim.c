@@ -240,3 +240,27 @@ vn_status vn_clip_grad_norm(vn_node *const *params, size_t n, double max_norm,
     }
     return VN_OK;
 }
+
+bool vn_params_finite(vn_node *const *params, size_t n, bool grads, vn_nonfinite *found) {
+    *found = (vn_nonfinite){0};
+    for (size_t k = 0; k < n; k++) {
+        const vn_node *p = params[k];
+        if (!p || (grads && !has_grad(p))) continue;
+        const vn_tensor *t = grads ? &p->grad : &p->value;
+        size_t i = vn_first_nonfinite(t->data, t->numel);
+        if (i == t->numel) continue;
+        found->where = grads ? VN_NONFINITE_GRAD : VN_NONFINITE_VALUE;
+        found->node = p;
+        found->param = k;
+        found->index = i;
+        found->value = (double)t->data[i];
+        return false;
+    }
+    return true;
+}
+
+const char *vn_nonfinite_name(double value) {
+    if (vn_isnan(value)) return "NaN";
+    if (vn_isfinite(value)) return "finite";
+    return value > 0 ? "inf" : "-inf";
+}

@@ -117,4 +117,32 @@ vn_status vn_optim_step(vn_optim *opt);
 vn_status vn_clip_grad_norm(vn_node *const *params, size_t n, double max_norm,
                             bool error_if_nonfinite, double *total_norm);
 
+/* ---- finiteness ----------------------------------------------------------------------- */
+
+/* Where a training step found a value that is not finite. */
+typedef enum vn_nonfinite_where {
+    VN_NONFINITE_NONE,  /* everything was finite */
+    VN_NONFINITE_LOSS,  /* the loss */
+    VN_NONFINITE_GRAD,  /* a parameter's gradient, after backward (before clipping) */
+    VN_NONFINITE_VALUE  /* a parameter's value, after the optimizer step */
+} vn_nonfinite_where;
+
+typedef struct vn_nonfinite {
+    vn_nonfinite_where where;
+    const vn_node *node; /* the parameter (NULL for the loss) */
+    size_t param;        /* its index in the list scanned */
+    size_t index;        /* the first non-finite element (row-major) */
+    double value;        /* that element: NaN, +inf or -inf */
+} vn_nonfinite;
+
+/* Scans params[0..n): with `grads`, the gradient of every parameter that
+ * has one (as vn_optim_step defines it), else every parameter's value, in
+ * list order, one pass each (vn_first_nonfinite). True when all are finite
+ * (found->where = VN_NONFINITE_NONE); else false with the first non-finite
+ * element described in *found (where = GRAD or VALUE). Allocates nothing. */
+bool vn_params_finite(vn_node *const *params, size_t n, bool grads, vn_nonfinite *found);
+
+/* "NaN", "inf" or "-inf" for a non-finite value; "finite" otherwise. */
+const char *vn_nonfinite_name(double value);
+
 #endif

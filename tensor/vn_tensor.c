@@ -55,3 +55,40 @@ const char *vn_shape_string(const vn_tensor *t, char *buf, size_t size) {
     vn_format(buf + (n < size ? n : size), n < size ? size - n : 0, ")");
     return buf;
 }
+
+/* The bit pattern of an element. With the sign bit cleared, a value is NaN
+ * or infinite when it is at least the exponent mask; adding the lowest
+ * exponent bit then carries into the (cleared) sign bit. */
+#ifdef VN_REAL_DOUBLE
+typedef uint64_t vn_real_bits;
+#define VN_BITS_ABS 0x7fffffffffffffffull
+#define VN_BITS_LOW_EXP 0x0010000000000000ull
+#define VN_BITS_SIGN 0x8000000000000000ull
+#else
+typedef uint32_t vn_real_bits;
+#define VN_BITS_ABS 0x7fffffffu
+#define VN_BITS_LOW_EXP 0x00800000u
+#define VN_BITS_SIGN 0x80000000u
+#endif
+
+static inline vn_real_bits real_bits(vn_real x) {
+    union {
+        vn_real x;
+        vn_real_bits u;
+    } v;
+    v.x = x;
+    return v.u;
+}
+
+size_t vn_first_nonfinite(const vn_real *data, size_t n) {
+    enum { BLOCK = 256 };
+    for (size_t start = 0; start < n; start += BLOCK) {
+        size_t end = n - start < BLOCK ? n : start + BLOCK;
+        vn_real_bits any = 0;
+        for (size_t i = start; i < end; i++) any |= (real_bits(data[i]) & VN_BITS_ABS) + VN_BITS_LOW_EXP;
+        if (!(any & VN_BITS_SIGN)) continue;
+        for (size_t i = start; i < end; i++)
+            if (((real_bits(data[i]) & VN_BITS_ABS) + VN_BITS_LOW_EXP) & VN_BITS_SIGN) return i;
+    }
+    return n;
+}

@@ -44,4 +44,11 @@ bool vn_tensor_same_shape(const vn_tensor *a, const vn_tensor *b);
 /* Writes a shape as "(2, 3, 4)" into buf; returns buf. */
 const char *vn_shape_string(const vn_tensor *t, char *buf, size_t size);
 
+/* The index of the first element of data[0..n) that is NaN or an infinity,
+ * or n when every element is finite. One read of the data: blocks are
+ * tested with integer operations on the bit patterns (an exponent field of
+ * all ones), which compilers vectorise; only a block that holds a
+ * non-finite element is scanned again to find it. */
+size_t vn_first_nonfinite(const vn_real *data, size_t n);
+
 #endif

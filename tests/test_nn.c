@@ -1173,6 +1173,45 @@ START_TEST(clip_grad_norm_semantics) {
 }
 END_TEST
 
+START_TEST(params_finite_names_the_first) {
+    size_t s3[1] = {3}, s2[2] = {2, 2};
+    vn_node *a = vn_param(&ctx, 1, s3), *b = vn_param(&ctx, 2, s2), *frozen = vn_param(&ctx, 1, s3);
+    vn_node_set_trainable(frozen, false);
+    vn_node *list[3] = {a, frozen, b};
+    vn_nonfinite found;
+    ck_assert(vn_params_finite(list, 3, true, &found));
+    ck_assert_int_eq(found.where, VN_NONFINITE_NONE);
+    ck_assert(vn_params_finite(list, 3, false, &found));
+    /* a frozen parameter has no gradient: its buffer is not looked at, its value is */
+    frozen->grad.data[1] = (vn_real)NAN;
+    ck_assert(vn_params_finite(list, 3, true, &found));
+    frozen->value.data[2] = -(vn_real)INFINITY;
+    ck_assert(!vn_params_finite(list, 3, false, &found));
+    ck_assert_int_eq(found.where, VN_NONFINITE_VALUE);
+    ck_assert_ptr_eq(found.node, frozen);
+    ck_assert_uint_eq(found.param, 1);
+    ck_assert_uint_eq(found.index, 2);
+    ck_assert(isinf(found.value) && found.value < 0);
+    ck_assert_str_eq(vn_nonfinite_name(found.value), "-inf");
+    /* gradients: list order, then the first element */
+    b->grad.data[3] = (vn_real)INFINITY;
+    b->grad.data[1] = (vn_real)NAN;
+    ck_assert(!vn_params_finite(list, 3, true, &found));
+    ck_assert_int_eq(found.where, VN_NONFINITE_GRAD);
+    ck_assert_ptr_eq(found.node, b);
+    ck_assert_uint_eq(found.param, 2);
+    ck_assert_uint_eq(found.index, 1);
+    ck_assert_str_eq(vn_nonfinite_name(found.value), "NaN");
+    a->grad.data[0] = (vn_real)INFINITY;
+    ck_assert(!vn_params_finite(list, 3, true, &found));
+    ck_assert_ptr_eq(found.node, a);
+    ck_assert_uint_eq(found.index, 0);
+    ck_assert_str_eq(vn_nonfinite_name(found.value), "inf");
+    ck_assert_str_eq(vn_nonfinite_name(1.5), "finite");
+    ck_assert(vn_params_finite(list, 0, true, &found));
+}
+END_TEST
+
 START_TEST(linear_warmup_schedule) {
     double want[12] = {0, 0.5, 1, 7.0 / 8, 6.0 / 8, 5.0 / 8, 4.0 / 8, 3.0 / 8, 2.0 / 8, 1.0 / 8, 0, 0};
     for (int k = 0; k < 12; k++) ck_assert(vn_optim_linear_warmup_factor(k, 2, 10) == want[k]);
@@ -1292,6 +1331,7 @@ int main(void) {
     tcase_add_test(tc, optimizers_match_pytorch);
     tcase_add_test(tc, optimizer_options_and_init_errors);
     tcase_add_test(tc, clip_grad_norm_semantics);
+    tcase_add_test(tc, params_finite_names_the_first);
     tcase_add_test(tc, linear_warmup_schedule);
     tcase_add_test(tc, training_converges_without_allocating);
     suite_add_tcase(s, tc);

@@ -130,6 +130,42 @@ START_TEST(tensor_shapes_and_overflow) {
 }
 END_TEST
 
+/* Every element finite except the ones set; checked against isfinite. */
+START_TEST(first_nonfinite_finds_the_first) {
+    enum { N = 1000 };
+    static vn_real x[N];
+    ck_assert_uint_eq(vn_first_nonfinite(x, 0), 0);
+    ck_assert_uint_eq(vn_first_nonfinite(NULL, 0), 0);
+    /* the extremes of the finite range, zeros and subnormals are finite */
+    vn_real edge[8] = {0, -(vn_real)0, VN_REAL_MAX, -VN_REAL_MAX, (vn_real)1e-40, -(vn_real)1e-40, 1, -1};
+    for (size_t i = 0; i < N; i++) x[i] = edge[i % 8] * (i % 3 ? 1 : (vn_real)0.5);
+    ck_assert_uint_eq(vn_first_nonfinite(x, N), N);
+    /* a non-finite value at every position around the 256-element blocks, of each kind */
+    static const size_t at[] = {0, 1, 7, 254, 255, 256, 257, 511, 512, 700, 998, 999};
+    vn_real bad[3] = {(vn_real)NAN, (vn_real)INFINITY, -(vn_real)INFINITY};
+    for (size_t k = 0; k < VN_ARRAY_COUNT(at); k++) {
+        for (int b = 0; b < 3; b++) {
+            vn_real keep = x[at[k]];
+            x[at[k]] = bad[b];
+            ck_assert_uint_eq(vn_first_nonfinite(x, N), at[k]);
+            ck_assert_uint_eq(vn_first_nonfinite(x, at[k]), at[k]); /* not within the first at[k] */
+            ck_assert_uint_eq(vn_first_nonfinite(x + at[k], N - at[k]), 0);
+            x[at[k]] = keep;
+        }
+    }
+    /* the first of several, in a later block */
+    x[900] = (vn_real)NAN;
+    x[600] = (vn_real)INFINITY;
+    x[601] = (vn_real)NAN;
+    ck_assert_uint_eq(vn_first_nonfinite(x, N), 600);
+    /* a NaN with a payload and the sign bit set */
+    vn_real nan_neg = -(vn_real)NAN;
+    x[300] = nan_neg;
+    ck_assert_uint_eq(vn_first_nonfinite(x, N), 300);
+    for (size_t i = 0; i < N; i++) ck_assert(!isfinite(x[i]) == (i == 300 || i == 600 || i == 601 || i == 900));
+}
+END_TEST
+
 /* ---- kernels ----------------------------------------------------------------- */
 
 static void fill(vn_real *x, size_t n, unsigned seed) {
@@ -350,6 +386,7 @@ int main(void) {
     tcase_add_test(tc, arena_callback_failure_is_null);
     tcase_add_test(tc, arena_mark_before_first_block);
     tcase_add_test(tc, tensor_shapes_and_overflow);
+    tcase_add_test(tc, first_nonfinite_finds_the_first);
     tcase_add_test(tc, kernels_binary_broadcast);
     tcase_add_test(tc, kernels_reductions_and_softmax);
     tcase_add_test(tc, kernels_rows_and_columns);
