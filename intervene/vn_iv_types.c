@@ -57,7 +57,7 @@ const vn_iv_type *vn_iv_type_find(const char *name) {
     bare_name(name, &start, &length);
     for (size_t i = 0; i < vn_iv_type_count(); i++) {
         const vn_iv_type *t = vn_iv_type_at(i);
-        if (vn_strlen(t->name) == length && vn_strncmp(t->name, start, length) == 0) return t;
+        if (vn_str_equal_n(start, length, t->name)) return t;
     }
     return NULL;
 }

@@ -80,7 +80,7 @@ static vn_status parse_config(const void *bytes, size_t size, vn_arena *scratch,
         const field *f = NULL;
         /* Compared with the key's length: "h_dim\u0000" is not "h_dim". */
         for (size_t j = 0; j < VN_ARRAY_COUNT(fields) && !f; j++)
-            if (m->key_length == vn_strlen(fields[j].name) && vn_strcmp(m->key, fields[j].name) == 0) f = &fields[j];
+            if (vn_str_equal_n(m->key, m->key_length, fields[j].name)) f = &fields[j];
         if (!f) {
             if (warn) {
                 char line[160];

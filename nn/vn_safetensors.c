@@ -48,17 +48,10 @@ size_t vn_safetensors_dtype_size(vn_safetensors_dtype dtype) {
     return element_size(dtype);
 }
 
-static bool bytes_equal(const char *a, size_t an, const char *b, size_t bn) {
-    if (an != bn) return false;
-    for (size_t i = 0; i < an; i++)
-        if (a[i] != b[i]) return false;
-    return true;
-}
-
 static bool dtype_from_bytes(const char *name, size_t length, vn_safetensors_dtype *out) {
     for (int i = 0; i < VN_ST_DTYPE_COUNT; i++) {
         const char *n = dtype_table[i].name;
-        if (bytes_equal(name, length, n, vn_strlen(n))) {
+        if (vn_str_equal_n(name, length, n)) {
             *out = (vn_safetensors_dtype)i;
             return true;
         }
@@ -187,8 +180,8 @@ static vn_status read_entry(const vn_json_member *m, vn_safetensors_entry *e, vn
     }
     for (size_t i = 0; i < v->length; i++) {
         const vn_json_member *f = &v->members[i];
-        if (!bytes_equal(f->key, f->key_length, "dtype", 5) && !bytes_equal(f->key, f->key_length, "shape", 5) &&
-            !bytes_equal(f->key, f->key_length, "data_offsets", 12)) {
+        if (!vn_str_equal_n(f->key, f->key_length, "dtype") && !vn_str_equal_n(f->key, f->key_length, "shape") &&
+            !vn_str_equal_n(f->key, f->key_length, "data_offsets")) {
             quoted fk = quote(f->key, f->key_length);
             return fail(err, err_size, VN_EFORMAT,
                         "tensor %s: unexpected key %s (a tensor has exactly dtype, shape and data_offsets; "
@@ -336,7 +329,7 @@ static vn_status open_file(vn_safetensors *st, const unsigned char *b, size_t si
     size_t count = 0;
     for (size_t i = 0; i < root->length; i++) {
         const vn_json_member *m = &root->members[i];
-        if (bytes_equal(m->key, m->key_length, "__metadata__", 12)) meta = m->value;
+        if (vn_str_equal_n(m->key, m->key_length, "__metadata__")) meta = m->value;
         else count++;
     }
     if (meta) {
@@ -385,7 +378,7 @@ static vn_status open_file(vn_safetensors *st, const unsigned char *b, size_t si
     size_t k = 0;
     for (size_t i = 0; i < root->length; i++) {
         const vn_json_member *m = &root->members[i];
-        if (bytes_equal(m->key, m->key_length, "__metadata__", 12)) continue;
+        if (vn_str_equal_n(m->key, m->key_length, "__metadata__")) continue;
         header_order[k] = (vn_safetensors_entry){0};
         status = read_entry(m, &header_order[k], arena, err, err_size);
         if (status != VN_OK) return status;
@@ -487,12 +480,16 @@ const vn_safetensors_entry *vn_safetensors_find(const vn_safetensors *st, const 
     return NULL;
 }
 
-const char *vn_safetensors_metadata_get(const vn_safetensors *st, const char *key) {
+const vn_safetensors_metadata *vn_safetensors_metadata_find(const vn_safetensors *st, const char *key) {
     if (!st || !key) return NULL;
-    size_t n = vn_strlen(key);
     for (size_t i = 0; i < st->metadata_count; i++)
-        if (bytes_equal(st->metadata[i].key, st->metadata[i].key_length, key, n)) return st->metadata[i].value;
+        if (vn_str_equal_n(st->metadata[i].key, st->metadata[i].key_length, key)) return &st->metadata[i];
     return NULL;
+}
+
+const char *vn_safetensors_metadata_get(const vn_safetensors *st, const char *key) {
+    const vn_safetensors_metadata *m = vn_safetensors_metadata_find(st, key);
+    return m ? m->value : NULL;
 }
 
 /* ---- conversion ----------------------------------------------------------- */
@@ -711,7 +708,7 @@ static vn_status check_items(const vn_safetensors_item *items, size_t count, con
         size_t nlen = vn_strlen(it->name);
         quoted q = quote(it->name, nlen);
         if (!utf8_ok(it->name, nlen)) return fail(err, err_size, VN_EINVAL, "write: tensor name %s is not valid UTF-8", q.text);
-        if (bytes_equal(it->name, nlen, "__metadata__", 12))
+        if (vn_str_equal_n(it->name, nlen, "__metadata__"))
             return fail(err, err_size, VN_EINVAL, "write: \"__metadata__\" cannot name a tensor");
         for (size_t j = 0; j < i; j++) {
             if (items[j].name && vn_strcmp(items[j].name, it->name) == 0)

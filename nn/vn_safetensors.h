@@ -133,7 +133,13 @@ vn_status vn_safetensors_open(vn_safetensors *st, const void *bytes, size_t size
 /* The entry named `name`, or NULL (O(log n)). */
 const vn_safetensors_entry *vn_safetensors_find(const vn_safetensors *st, const char *name);
 
-/* The metadata value for `key`, or NULL. */
+/* The metadata entry whose key is exactly `key`, or NULL. Its value_length
+ * counts every byte of the value (a value may contain NUL from \u0000). */
+const vn_safetensors_metadata *vn_safetensors_metadata_find(const vn_safetensors *st, const char *key);
+
+/* The metadata value for `key`, or NULL. The value is NUL-terminated, but
+ * may contain NUL bytes: readers that parse it should use
+ * vn_safetensors_metadata_find and its value_length. */
 const char *vn_safetensors_metadata_get(const vn_safetensors *st, const char *key);
 
 /* Converts an F32/F64 entry into out[0..count); count must equal numel

@@ -38,6 +38,12 @@ int vn_strncmp(const char *a, const char *b, size_t n) {
     return 0;
 }
 
+bool vn_str_equal_n(const char *bytes, size_t length, const char *s) {
+    for (size_t i = 0; i < length; i++)
+        if (s[i] == '\0' || s[i] != bytes[i]) return false;
+    return s[length] == '\0';
+}
+
 size_t vn_strlcpy(char *dst, const char *src, size_t size) {
     size_t n = vn_strlen(src);
     if (size > 0) {

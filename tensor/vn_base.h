@@ -99,6 +99,11 @@ int vn_strcmp(const char *a, const char *b);
 int vn_strncmp(const char *a, const char *b, size_t n);
 /* Copies at most size-1 bytes and NUL-terminates; returns strlen(src). */
 size_t vn_strlcpy(char *dst, const char *src, size_t size);
+/* True when the `length` bytes at `bytes` are exactly the NUL-terminated
+ * string `s`. For names that come with a length (JSON keys and strings,
+ * safetensors tensor names and metadata), which may hold NUL bytes decoded
+ * from "\u0000": "weight\0junk" (length 11) is not "weight". */
+bool vn_str_equal_n(const char *bytes, size_t length, const char *s);
 
 /* Overflow-checked size arithmetic: return false (and leave *out unchanged)
  * when the exact result does not fit in size_t. */
