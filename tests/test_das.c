@@ -236,7 +236,7 @@ static void small_trained_mlp(vn_mlp *mlp, size_t examples, fit_report *report) 
     ck_assert(mlp_create("test", &r, &ctx, mlp));
     fit_data data = {0};
     data.dim = VN_IV_HEQ_DIM;
-    ck_assert(mlp_fit("test", &r, &data, &ctx, mlp, false, NULL, report));
+    ck_assert(mlp_fit("test", &r, &data, &ctx, mlp, false, NULL, NULL, report));
 }
 
 START_TEST(factual_training_learns) {

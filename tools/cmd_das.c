@@ -24,7 +24,7 @@ static const char *const CMD = "das";
 #define RUN_FORMAT "cvene-das-run"
 
 static void usage(void) {
-    puts("usage: cvene das [--task hierarchical-equality] [--hypothesis both|left|identity]\n"
+    fputs("usage: cvene das [--task hierarchical-equality] [--hypothesis both|left|identity]\n"
          "                 [--layer L] [--seed S] [--epochs N] [--subspace-size K]\n"
          "                 [--sweep] [--out DIR] [--resume DIR] [--json] [options]\n"
          "\n"
@@ -53,8 +53,9 @@ static void usage(void) {
          "             W is the base's X or a different entity (a fair coin per batch), the\n"
          "             label O with W replaced. The network computes W==X, not W: expect IIA\n"
          "             near chance\n"
-         "\n"
-         "options:\n"
+         "\n",
+          stdout);
+    puts("options:\n"
          "  --layer L            layer of the intervened block_output (default 0)\n"
          "  --seed S             every random choice of the run (default 0)\n"
          "  --epochs N           alignment epochs (default 10)\n"
@@ -81,8 +82,15 @@ static void usage(void) {
          "                       setting) to its last step, bit for bit as if never stopped\n"
          "  --max-steps N        stop after N alignment steps of this invocation (with --out\n"
          "                       or --resume: saved, to be resumed)\n"
+         "  --checkpoint-every N with --out or --resume: also save (checkpoint, log, run record,\n"
+         "                       intervention, plot) after every N alignment steps\n"
          "  --json               print one JSON summary instead of text\n"
          "  --no-progress        no progress bar even on a terminal\n"
+         "\n"
+         "A training step (MLP or alignment) whose loss, gradients or updated\n"
+         "parameters are not finite (NaN or infinite) stops the run with exit status 1\n"
+         "and a message naming the step and the tensor; the files of the last save\n"
+         "stay as they were.\n"
          "\n"
          "examples:\n"
          "  cvene das\n"
@@ -97,10 +105,11 @@ typedef struct das_args {
     int64_t layer;
     uint64_t seed;
     size_t epochs, subspace_size, examples, batch_size, test_examples, max_steps;
+    size_t checkpoint_every; /* alignment steps between checkpoints (0: at the end of each epoch only) */
     double lr;
     mlp_recipe recipe;
     const char *model, *out, *resume;
-    bool untrained, sweep, json, progress, max_steps_given;
+    bool untrained, sweep, json, progress, max_steps_given, every_given;
 } das_args;
 
 static void args_default(das_args *a) {
@@ -138,7 +147,9 @@ static int parse_args(int argc, char **argv, das_args *a) {
         const char *v = argv[++i];
         size_t n = 0;
         bool ok = true;
-        if (strcmp(arg, "--resume") && strcmp(arg, "--max-steps") && strcmp(arg, "--out")) setting_given = true;
+        if (strcmp(arg, "--resume") && strcmp(arg, "--max-steps") && strcmp(arg, "--out") &&
+            strcmp(arg, "--checkpoint-every"))
+            setting_given = true;
         if (!strcmp(arg, "--task")) {
             if (strcmp(v, "hierarchical-equality") != 0)
                 ok = cli_fail(CMD, "--task: unknown task '%s' (known: hierarchical-equality)", v);
@@ -181,6 +192,9 @@ static int parse_args(int argc, char **argv, das_args *a) {
         } else if (!strcmp(arg, "--max-steps")) {
             ok = cli_parse_size(CMD, arg, v, 1, &a->max_steps);
             a->max_steps_given = true;
+        } else if (!strcmp(arg, "--checkpoint-every")) {
+            ok = cli_parse_size(CMD, arg, v, 1, &a->checkpoint_every);
+            a->every_given = true;
         } else {
             return cli_fail(CMD, "unknown option '%s' (see --help)", arg), 2;
         }
@@ -188,9 +202,11 @@ static int parse_args(int argc, char **argv, das_args *a) {
     }
     if (a->resume && (setting_given || a->out))
         return cli_fail(CMD, "--resume DIR takes every setting from DIR/run.json and writes back to DIR; only "
-                        "--max-steps, --json and --no-progress may accompany it"), 2;
-    if (a->sweep && (a->out || a->max_steps_given || a->untrained))
-        return cli_fail(CMD, "--sweep cannot be combined with --out, --max-steps or --untrained"), 2;
+                        "--max-steps, --checkpoint-every, --json and --no-progress may accompany it"), 2;
+    if (a->sweep && (a->out || a->max_steps_given || a->untrained || a->every_given))
+        return cli_fail(CMD, "--sweep cannot be combined with --out, --max-steps, --checkpoint-every or --untrained"), 2;
+    if (a->every_given && !a->out && !a->resume)
+        return cli_fail(CMD, "--checkpoint-every N needs --out DIR (or --resume DIR) to write the checkpoints to"), 2;
     if (a->model && a->untrained) return cli_fail(CMD, "--model and --untrained exclude each other"), 2;
     a->recipe.seed = a->seed;
     return 0;
@@ -218,6 +234,9 @@ typedef struct run_state {
     double test_iia;                      /* < 0: not evaluated */
     size_t calls_first_epoch, calls_steady, steady_steps;
     timings t;
+    bool saved;                           /* a checkpoint was written (or resumed from) ... */
+    size_t saved_step;                    /* ... at this step */
+    char checkpoint_path[4096];           /* DIR/checkpoint.safetensors */
 } run_state;
 
 /* Records the mean batch loss and IIA of finished epoch e (0-based). */
@@ -277,6 +296,7 @@ static void write_config(vn_json_writer *w, const das_args *a) {
     json_kv_str(w, "model", a->model);
     vn_json_key(w, "untrained");
     vn_json_bool(w, a->untrained);
+    json_kv_int(w, "checkpoint_every", a->checkpoint_every);
     vn_json_end_object(w);
 }
 
@@ -389,6 +409,9 @@ static bool load_run_json(const char *dir, vn_arena *arena, run_state *rs) {
         if (text) snprintf(err, sizeof err, "unknown init \"%s\"", text);
         ok = false;
     }
+    /* checkpoint_every is absent from the records written before it existed */
+    const vn_json_value *every = ok ? vn_json_get(config, "checkpoint_every") : NULL;
+    if (every && every->type == VN_JSON_NUMBER && every->is_uint64) a->checkpoint_every = (size_t)every->uint64;
     const vn_json_value *results = ok ? vn_json_get(root, "results") : NULL;
     double accuracy = -1;
     if (results && vn_json_get(results, "factual_accuracy") &&
@@ -569,15 +592,18 @@ static bool save_plot(const char *dir, const run_state *rs) {
 
 /* Everything --out keeps (the model and intervention directories only when
  * `full`: they do not change during alignment after the first save). */
-static bool save_all(const char *dir, const run_state *rs, const vn_iv_das *das, vn_mlp *mlp, vn_context *ctx,
+static bool save_all(const char *dir, run_state *rs, const vn_iv_das *das, vn_mlp *mlp, vn_context *ctx,
                      bool full) {
     char err[VN_HOST_ERR], sub[4096];
     if (!vn_host_mkdirs(dir, err)) return cli_fail(CMD, "%s", err);
     if (full && (!path_in(sub, sizeof sub, dir, "model") || !save_model_dir(CMD, sub, mlp, ctx))) return false;
     if (!path_in(sub, sizeof sub, dir, "intervention") || !cli_save_intervention(CMD, sub, &das->model, ctx))
         return false;
-    return save_checkpoint(dir, das, rs->step) && save_log_csv(dir, rs) && save_plot(dir, rs) &&
-           save_run_json(dir, rs);
+    if (!save_checkpoint(dir, das, rs->step) || !save_log_csv(dir, rs) || !save_plot(dir, rs) || !save_run_json(dir, rs))
+        return false;
+    rs->saved = path_in(rs->checkpoint_path, sizeof rs->checkpoint_path, dir, "checkpoint.safetensors");
+    rs->saved_step = rs->step;
+    return true;
 }
 
 /* ---- the pipeline ---------------------------------------------------------------------------- */
@@ -632,7 +658,10 @@ static bool prepare_model(run_state *rs, vn_context *ctx, vn_mlp *mlp, FILE *log
                         a->recipe.config.activation_function, a->recipe.examples, a->recipe.epochs,
                         a->recipe.batch_size, a->recipe.fit.optim.lr, a->recipe.fit.clip_norm,
                         mlp_init_name(a->recipe.init));
-            if (!mlp_fit(CMD, &a->recipe, &data, ctx, mlp, a->progress && !a->json, log, &report)) return false;
+            fit_control control = {0};
+            control.label = "MLP training step";
+            if (!mlp_fit(CMD, &a->recipe, &data, ctx, mlp, a->progress && !a->json, log, &control, &report))
+                return false;
             rs->t.mlp_data += report.data_seconds;
         }
     }
@@ -692,8 +721,9 @@ static bool align(run_state *rs, vn_iv_das *das, vn_mlp *mlp, cf_buffers *buf, v
         cf_training_batch(buf, a, order[pos], a->batch_size); /* whole batches: pyvene rounds the count up */
         rs->t.align_data += vn_host_seconds() - g0;
         vn_iv_step_result result;
-        if (vn_iv_das_step(das, ctx, &buf->batch, true, &result) != VN_OK) {
-            ok = cli_fail(CMD, "alignment step %zu: %s", rs->step + 1, vn_context_message(ctx));
+        if (vn_iv_das_step(das, ctx, &buf->batch, true, &result) != VN_OK) { /* NaN or infinity included */
+            ok = training_step_failed(CMD, "alignment step", rs->step + 1, epoch + 1, vn_context_message(ctx),
+                                      rs->saved ? rs->checkpoint_path : NULL, rs->saved_step);
             break;
         }
         step_row *row = &rs->rows[rs->step];
@@ -702,10 +732,6 @@ static bool align(run_state *rs, vn_iv_das *das, vn_mlp *mlp, cf_buffers *buf, v
         row->loss = result.loss;
         row->iia = (double)result.correct / (double)result.count;
         rs->step++;
-        if (!isfinite(result.loss)) {
-            ok = cli_fail(CMD, "alignment step %zu: the loss is not finite", rs->step);
-            break;
-        }
         char note[64];
         snprintf(note, sizeof note, "epoch %zu/%zu  loss %.4f  IIA %.3f", epoch + 1, a->epochs, result.loss, row->iia);
         progress_update(&bar, rs->step, note);
@@ -729,6 +755,10 @@ static bool align(run_state *rs, vn_iv_das *das, vn_mlp *mlp, cf_buffers *buf, v
             }
             rs->t.align += vn_host_seconds() - t0;
             if (out_dir && !save_all(out_dir, rs, das, mlp, ctx, false)) ok = false;
+            t0 = vn_host_seconds();
+        } else if (out_dir && a->checkpoint_every && rs->step % a->checkpoint_every == 0 && rs->step < stop) {
+            rs->t.align += vn_host_seconds() - t0; /* --checkpoint-every; a stop is saved by the caller */
+            if (!save_all(out_dir, rs, das, mlp, ctx, false)) ok = false;
             t0 = vn_host_seconds();
         }
     }
@@ -877,6 +907,10 @@ static int run_single(run_state *rs, vn_context *ctx, vn_host_alloc_stats *stats
     if (vn_iv_das_init(&das, ctx, &mlp, &options) != VN_OK) return cli_fail(CMD, "%s", vn_context_message(ctx)), 1;
     a->subspace_size = das.subspace_size;
     if (a->resume && !load_checkpoint(a->resume, &das, ctx, rs->step)) return 1;
+    if (a->resume) {
+        rs->saved = path_in(rs->checkpoint_path, sizeof rs->checkpoint_path, a->resume, "checkpoint.safetensors");
+        rs->saved_step = rs->step;
+    }
     for (size_t e = 0; e < rs->step / rs->n_batches; e++) record_epoch(rs, e); /* epochs done before a resume */
     cf_buffers buf;
     if (!cf_alloc(&buf, ctx, a->batch_size, VN_IV_HEQ_DIM)) return 1;
@@ -1032,6 +1066,7 @@ int cmd_das(int argc, char **argv) {
             rs->a.progress = saved.progress;
             rs->a.max_steps = saved.max_steps;
             rs->a.max_steps_given = saved.max_steps_given;
+            if (saved.every_given) rs->a.checkpoint_every = saved.checkpoint_every;
             size_t step = rs->step;
             if (!init_run(rs)) status = 1;
             rs->step = step;

@@ -1,5 +1,6 @@
 /* cmd_train.c — `cvene train`: trains pyvene's MLP on a data file or on the
  * hierarchical-equality task and writes a model directory (FORMATS.md). */
+#define _XOPEN_SOURCE 700
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,8 +8,11 @@
 #include "progress.h"
 #include "task_cli.h"
 #include "vn_json.h"
+#include "vn_safetensors.h"
 
 static const char *const CMD = "train";
+
+#define CHECKPOINT_NAME "checkpoint.safetensors"
 
 static void usage(void) {
     puts("usage: cvene train (--task hierarchical-equality | --data FILE) --out DIR [options]\n"
@@ -55,6 +59,21 @@ static void usage(void) {
          "output:\n"
          "  --out DIR            the model directory to write\n"
          "  --json               print a JSON summary instead of text\n"
+         "checkpoints:\n"
+         "  --checkpoint-every N write DIR/checkpoint.safetensors, the whole training state\n"
+         "                       (parameters, optimizer moments and step counts, schedule\n"
+         "                       and data position, dropout pass), every N steps and at\n"
+         "                       the end, each time atomically\n"
+         "  --max-steps N        stop after N steps of this invocation, writing the model\n"
+         "                       directory and the checkpoint, to be resumed\n"
+         "  --resume DIR         continue the run whose checkpoint is in DIR (every setting\n"
+         "                       comes from it; only --max-steps, --checkpoint-every and\n"
+         "                       --json may accompany it) to its last step, bit for bit\n"
+         "                       as if never stopped\n"
+         "\n"
+         "A step whose loss, gradients or updated parameters are not finite (NaN or\n"
+         "infinite) stops the run with exit status 1 and a message naming the step and\n"
+         "the tensor; the last checkpoint written stays as it was.\n"
          "\n"
          "The model loads in PyTorch with the safetensors package:\n"
          "  from safetensors.torch import load_file\n"
@@ -64,11 +83,13 @@ static void usage(void) {
 }
 
 typedef struct train_args {
-    const char *task, *data, *out;
+    const char *task, *data, *out, *resume;
     mlp_recipe recipe;
-    bool h_dim_given, json;
+    bool h_dim_given, json, max_steps_given, every_given;
     int loss; /* 0 auto, 1 bce, 2 ce */
-    size_t test_examples;
+    size_t test_examples, checkpoint_every, max_steps;
+    const vn_safetensors *checkpoint; /* --resume: DIR/checkpoint.safetensors, open */
+    char *arguments;                  /* the run's defining arguments as a JSON array (malloc'ed) */
 } train_args;
 
 static int parse_args(int argc, char **argv, train_args *a) {
@@ -76,6 +97,7 @@ static int parse_args(int argc, char **argv, train_args *a) {
     a->recipe = mlp_recipe_default();
     a->test_examples = 10000;
     mlp_recipe *r = &a->recipe;
+    bool setting_given = false;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         if (!strcmp(arg, "--json")) {
@@ -88,6 +110,8 @@ static int parse_args(int argc, char **argv, train_args *a) {
         size_t n;
         double x;
         bool ok = true;
+        if (strcmp(arg, "--resume") && strcmp(arg, "--max-steps") && strcmp(arg, "--checkpoint-every"))
+            setting_given = true;
         if (!strcmp(arg, "--task")) {
             if (strcmp(v, "hierarchical-equality") != 0)
                 return cli_fail(CMD, "--task: unknown task '%s' (known: hierarchical-equality)", v), 2;
@@ -96,6 +120,14 @@ static int parse_args(int argc, char **argv, train_args *a) {
             a->data = v;
         } else if (!strcmp(arg, "--out")) {
             a->out = v;
+        } else if (!strcmp(arg, "--resume")) {
+            a->resume = v;
+        } else if (!strcmp(arg, "--checkpoint-every")) {
+            ok = cli_parse_size(CMD, arg, v, 1, &a->checkpoint_every);
+            a->every_given = true;
+        } else if (!strcmp(arg, "--max-steps")) {
+            ok = cli_parse_size(CMD, arg, v, 1, &a->max_steps);
+            a->max_steps_given = true;
         } else if (!strcmp(arg, "--h-dim")) {
             ok = cli_parse_size(CMD, arg, v, 1, &n);
             r->config.h_dim = (int64_t)n;
@@ -166,6 +198,12 @@ static int parse_args(int argc, char **argv, train_args *a) {
         }
         if (!ok) return 2;
     }
+    if (a->resume) {
+        if (setting_given)
+            return cli_fail(CMD, "--resume DIR takes every setting from DIR/" CHECKPOINT_NAME "; only --max-steps, "
+                            "--checkpoint-every and --json may accompany it"), 2;
+        return 0;
+    }
     if (!a->task == !a->data) return cli_fail(CMD, "give exactly one of --task and --data (see --help)"), 2;
     if (!a->out) return cli_fail(CMD, "--out DIR is required (see --help)"), 2;
     if (r->fit.optim.momentum != 0 && r->fit.optim.kind != VN_OPTIM_SGD)
@@ -177,12 +215,22 @@ static int parse_args(int argc, char **argv, train_args *a) {
     return 0;
 }
 
-/* Reads `base` ((B, 1, h) or (B, h)) and `labels` (B,) from a data file. */
-static bool load_rows(const char *path, vn_arena *arena, vn_tensor *rows, int64_t **labels, size_t *count) {
+/* FNV-1a (64 bits) of a file's bytes: a checkpoint's record of its data file. */
+static uint64_t fnv1a64(const unsigned char *bytes, size_t size) {
+    uint64_t h = 0xcbf29ce484222325ull;
+    for (size_t i = 0; i < size; i++) h = (h ^ bytes[i]) * 0x100000001b3ull;
+    return h;
+}
+
+/* Reads `base` ((B, 1, h) or (B, h)) and `labels` (B,) from a data file;
+ * *digest receives the FNV-1a hash of its bytes as 16 hex digits. */
+static bool load_rows(const char *path, vn_arena *arena, vn_tensor *rows, int64_t **labels, size_t *count,
+                      char digest[17]) {
     unsigned char *bytes;
     size_t size, n_labels;
     char err[VN_HOST_ERR];
     if (!vn_host_read_file(path, &bytes, &size, err)) return cli_fail(CMD, "%s", err);
+    snprintf(digest, 17, "%016llx", (unsigned long long)fnv1a64(bytes, size));
     vn_arena tmp;
     vn_host_arena(&tmp, NULL);
     vn_safetensors st;
@@ -206,11 +254,16 @@ static int run(const train_args *a, vn_context *ctx, vn_host_alloc_stats *stats)
     mlp_recipe recipe = a->recipe;
     fit_data data = {0};
     data.dim = VN_IV_HEQ_DIM;
+    char digest[17] = "";
     if (a->data) {
         vn_tensor rows;
         int64_t *labels = NULL;
         size_t count = 0;
-        if (!load_rows(a->data, ctx->arena, &rows, &labels, &count)) return 1;
+        if (!load_rows(a->data, ctx->arena, &rows, &labels, &count, digest)) return 1;
+        const char *saved = a->checkpoint ? vn_safetensors_metadata_get(a->checkpoint, "data_fnv1a64") : NULL;
+        if (a->checkpoint && (!saved || strcmp(saved, digest) != 0))
+            return cli_fail(CMD, "%s is not the data file the checkpoint in %s was trained on (FNV-1a %s, expected %s)",
+                            a->data, a->out, digest, saved ? saved : "none"), 1;
         size_t h = rows.shape[rows.ndim - 1];
         if (a->h_dim_given && (size_t)recipe.config.h_dim != h)
             return cli_fail(CMD, "--h-dim %lld, but %s's rows are %zu wide", (long long)recipe.config.h_dim, a->data,
@@ -231,19 +284,40 @@ static int run(const train_args *a, vn_context *ctx, vn_host_alloc_stats *stats)
     if (vn_mlp_config_check(&recipe.config, message, sizeof message) != VN_OK) return cli_fail(CMD, "%s", message), 1;
     vn_mlp mlp;
     if (!mlp_create(CMD, &recipe, ctx, &mlp)) return 1;
+    /* checkpoints: with --checkpoint-every, --max-steps, and always when resuming */
+    char checkpoint[4096], every[32];
+    if ((size_t)snprintf(checkpoint, sizeof checkpoint, "%s/" CHECKPOINT_NAME, a->out) >= sizeof checkpoint)
+        return cli_fail(CMD, "path too long: %s", a->out), 1;
+    snprintf(every, sizeof every, "%zu", a->checkpoint_every);
+    vn_safetensors_kv meta[3] = {{"arguments", a->arguments}, {"checkpoint_every", every}, {"data_fnv1a64", digest}};
+    fit_control control = {0};
+    control.checkpoint = a->checkpoint_every || a->max_steps_given || a->checkpoint ? checkpoint : NULL;
+    control.every = a->checkpoint_every;
+    control.max_steps = a->max_steps_given ? a->max_steps : 0;
+    control.resume = a->checkpoint;
+    control.meta = meta;
+    control.n_meta = a->data ? 3 : 2;
+    if (control.checkpoint) {
+        char err[VN_HOST_ERR];
+        if (!vn_host_mkdirs(a->out, err)) return cli_fail(CMD, "%s", err), 1;
+    }
     size_t calls_before = stats->calls;
     fit_report report;
     FILE *log = a->json ? NULL : stdout;
-    if (log)
+    if (log) {
         printf("cvene train: %s, MLP %lld x %lld %s, %s lr %g, %zu epoch%s of %zu examples in batches of %zu\n",
                a->task ? a->task : a->data, (long long)recipe.config.n_layer, (long long)recipe.config.h_dim,
                recipe.config.activation_function, vn_optim_kind_name(recipe.fit.optim.kind), recipe.fit.optim.lr,
                recipe.epochs, recipe.epochs == 1 ? "" : "s", data.rows ? data.count : recipe.examples,
                recipe.batch_size);
-    if (!mlp_fit(CMD, &recipe, &data, ctx, &mlp, !a->json, log, &report)) return 1;
+        if (a->checkpoint)
+            printf("  resuming      %s at step %s\n", checkpoint, vn_safetensors_metadata_get(a->checkpoint, "step"));
+        fflush(stdout);
+    }
+    if (!mlp_fit(CMD, &recipe, &data, ctx, &mlp, !a->json, log, &control, &report)) return 1;
     size_t calls = stats->calls - calls_before;
     double accuracy = -1;
-    if (a->task && a->test_examples > 0 &&
+    if (report.finished && a->task && a->test_examples > 0 &&
         !task_factual_accuracy(CMD, ctx, &mlp, recipe.seed, VN_IV_HEQ_DIM, a->test_examples, &accuracy))
         return 1;
     if (!save_model_dir(CMD, a->out, &mlp, ctx)) return 1;
@@ -262,6 +336,18 @@ static int run(const train_args *a, vn_context *ctx, vn_host_alloc_stats *stats)
         vn_json_string(&w, loss);
         vn_json_key(&w, "steps");
         vn_json_unsigned(&w, report.steps);
+        vn_json_key(&w, "step");
+        vn_json_unsigned(&w, report.step);
+        vn_json_key(&w, "total_steps");
+        vn_json_unsigned(&w, report.total_steps);
+        vn_json_key(&w, "finished");
+        vn_json_bool(&w, report.finished);
+        vn_json_key(&w, "checkpoint");
+        if (report.checkpointed) vn_json_string(&w, checkpoint);
+        else vn_json_null(&w);
+        vn_json_key(&w, "checkpoint_step");
+        if (report.checkpointed) vn_json_unsigned(&w, report.checkpoint_step);
+        else vn_json_null(&w);
         vn_json_key(&w, "seconds");
         vn_json_number(&w, report.seconds);
         vn_json_key(&w, "data_seconds");
@@ -287,6 +373,95 @@ static int run(const train_args *a, vn_context *ctx, vn_host_alloc_stats *stats)
            report.data_seconds, calls);
     if (accuracy >= 0) printf("  test          accuracy %.4f on %zu fresh examples\n", accuracy, a->test_examples);
     printf("  wrote         %s/config.json, %s/model.safetensors\n", a->out, a->out);
+    if (report.checkpointed) printf("  checkpoint    %s (step %zu)\n", checkpoint, report.checkpoint_step);
+    if (!report.finished)
+        printf("stopped after step %zu of %zu; continue with: cvene train --resume %s\n", report.step,
+               report.total_steps, a->out);
+    return 0;
+}
+
+/* The arguments that define a run, as the JSON array a checkpoint keeps:
+ * all but --out, --resume, --max-steps, --checkpoint-every and --json, with
+ * --data's path made absolute so that a resume from elsewhere finds it. */
+static char *arguments_json(int argc, char **argv) {
+    vn_host_buffer buffer = {0};
+    vn_json_writer w;
+    vn_json_writer_init(&w, vn_host_buffer_write, &buffer, 0);
+    vn_json_begin_array(&w);
+    for (int i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        if (!strcmp(arg, "--json")) continue;
+        if (!strcmp(arg, "--out") || !strcmp(arg, "--resume") || !strcmp(arg, "--max-steps") ||
+            !strcmp(arg, "--checkpoint-every")) {
+            i++;
+            continue;
+        }
+        vn_json_string(&w, arg);
+        if (!strcmp(arg, "--data") && i + 1 < argc) {
+            char *absolute = realpath(argv[++i], NULL);
+            vn_json_string(&w, absolute ? absolute : argv[i]);
+            free(absolute);
+        }
+    }
+    vn_json_end_array(&w);
+    if (vn_json_writer_finish(&w) != VN_OK || vn_host_buffer_write(&buffer, "", 1) != 0 || buffer.failed) {
+        vn_host_buffer_free(&buffer);
+        return NULL;
+    }
+    return (char *)buffer.data; /* NUL-terminated by the last write */
+}
+
+/* --resume DIR: reads DIR/checkpoint.safetensors into *st (bytes and
+ * arena kept by the caller) and parses the run's stored arguments, followed
+ * by --out DIR and this invocation's own options (argv without --resume DIR). */
+static int resume_args(int argc, char **argv, const char *dir, vn_arena *arena, unsigned char **bytes,
+                       vn_safetensors *st, train_args *a) {
+    char path[4096], err[VN_HOST_ERR];
+    size_t size;
+    if ((size_t)snprintf(path, sizeof path, "%s/" CHECKPOINT_NAME, dir) >= sizeof path)
+        return cli_fail(CMD, "path too long: %s", dir), 1;
+    if (!vn_host_read_file(path, bytes, &size, err)) return cli_fail(CMD, "%s", err), 1;
+    if (vn_safetensors_open(st, *bytes, size, arena, err, sizeof err) != VN_OK)
+        return cli_fail(CMD, "%s: %s", path, err), 1;
+    const char *format = vn_safetensors_metadata_get(st, "format"), *text = vn_safetensors_metadata_get(st, "arguments");
+    if (!format || strcmp(format, TRAIN_CHECKPOINT_FORMAT) != 0 || !text)
+        return cli_fail(CMD, "%s: not a cvene train checkpoint (metadata format %s)", path, format ? format : "missing"),
+               1;
+    const vn_json_value *list;
+    if (vn_json_parse(text, strlen(text), arena, &list, err, sizeof err) != VN_OK || list->type != VN_JSON_ARRAY)
+        return cli_fail(CMD, "%s: metadata \"arguments\" is not a JSON array", path), 1;
+    char **args = calloc(list->length + (size_t)argc + 4, sizeof *args);
+    if (!args) return cli_fail(CMD, "out of memory"), 1;
+    int n = 0;
+    args[n++] = argv[0];
+    for (size_t i = 0; i < list->length; i++) {
+        if (list->items[i]->type != VN_JSON_STRING) {
+            free(args);
+            return cli_fail(CMD, "%s: metadata \"arguments\" holds a non-string", path), 1;
+        }
+        args[n++] = (char *)(uintptr_t)list->items[i]->string;
+    }
+    char every[32];
+    const char *saved_every = vn_safetensors_metadata_get(st, "checkpoint_every");
+    snprintf(every, sizeof every, "%s", saved_every ? saved_every : "0");
+    if (strcmp(every, "0") != 0) { /* the saved cadence, unless this invocation gives one */
+        args[n++] = (char *)"--checkpoint-every";
+        args[n++] = every;
+    }
+    args[n++] = (char *)"--out";
+    args[n++] = (char *)(uintptr_t)dir;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--resume")) {
+            i++;
+            continue;
+        }
+        args[n++] = argv[i];
+    }
+    int status = parse_args(n, args, a);
+    free(args);
+    if (status) return cli_fail(CMD, "%s: the arguments it keeps do not parse (above)", path), 1;
+    a->resume = dir;
+    a->checkpoint = st;
     return 0;
 }
 
@@ -302,13 +477,30 @@ int cmd_train(int argc, char **argv) {
     train_args a;
     int status = parse_args(argc, argv, &a);
     if (status) return status;
-    vn_host_alloc_stats stats = {0};
-    vn_arena arena;
-    vn_arena_init_alloc(&arena, vn_host_alloc, &stats, (size_t)4 << 20);
-    vn_context ctx;
-    vn_context_init(&ctx, &arena);
-    status = run(&a, &ctx, &stats);
-    vn_arena_release(&arena);
+    vn_arena meta_arena;
+    vn_host_arena(&meta_arena, NULL);
+    unsigned char *bytes = NULL;
+    vn_safetensors st;
+    if (a.resume) status = resume_args(argc, argv, a.resume, &meta_arena, &bytes, &st, &a);
+    if (!status) { /* a resumed run keeps the checkpoint's list unchanged */
+        a.arguments = a.resume ? strdup(vn_safetensors_metadata_get(&st, "arguments")) : arguments_json(argc, argv);
+        if (!a.arguments) {
+            cli_fail(CMD, "out of memory");
+            status = 1;
+        }
+    }
+    if (!status) {
+        vn_host_alloc_stats stats = {0};
+        vn_arena arena;
+        vn_arena_init_alloc(&arena, vn_host_alloc, &stats, (size_t)4 << 20);
+        vn_context ctx;
+        vn_context_init(&ctx, &arena);
+        status = run(&a, &ctx, &stats);
+        vn_arena_release(&arena);
+    }
+    free(a.arguments);
+    free(bytes);
+    vn_arena_release(&meta_arena);
     fflush(stdout);
     return status;
 }

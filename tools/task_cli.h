@@ -11,6 +11,7 @@
 
 #include "host.h"
 #include "vn_iv_das.h"
+#include "vn_safetensors.h"
 
 /* How the MLP's parameters start. */
 typedef enum mlp_init {
@@ -49,11 +50,42 @@ typedef struct fit_data {
 } fit_data;
 
 typedef struct fit_report {
-    size_t steps;
-    double seconds;      /* the whole training, generation included */
+    size_t steps;        /* steps this call took */
+    size_t step;         /* steps done in all (a resumed run counts the earlier ones) */
+    size_t total_steps;  /* the run's steps: epochs x batches per epoch */
+    bool finished;       /* step == total_steps (else stopped by max_steps) */
+    double seconds;      /* this call's training, generation included */
     double data_seconds; /* generating or gathering batches */
     double first_loss, last_epoch_loss, last_epoch_accuracy;
+    bool checkpointed;      /* a checkpoint was written or resumed from */
+    size_t checkpoint_step; /* the step of the last one */
 } fit_report;
+
+/* Checkpoints and resuming of a factual training run. The checkpoint is one
+ * safetensors file holding the whole state (TRAIN_CHECKPOINT_FORMAT, see
+ * README.md, "Checkpoints"): every parameter, the optimizer's moments and
+ * step counts, the schedule position, the dropout pass counter, the data
+ * position and the running epoch sums, so a run continued from it takes
+ * bit for bit the steps an uninterrupted run takes. */
+#define TRAIN_CHECKPOINT_FORMAT "cvene-train-checkpoint"
+
+typedef struct fit_control {
+    const char *label;            /* how messages call a step: "step" (NULL) or e.g. "MLP training step" */
+    const char *checkpoint;       /* the checkpoint file to write (NULL: none) */
+    size_t every;                 /* write it after every `every` steps (0: only at a stop and at the end) */
+    size_t max_steps;             /* stop after this many steps of this call (0: run to the end) */
+    const vn_safetensors *resume; /* an open checkpoint to continue from (NULL: start at step 0) */
+    const vn_safetensors_kv *meta; /* the caller's metadata, stored in every checkpoint */
+    size_t n_meta;
+} fit_control;
+
+/* Prints the message of a training step that failed, e.g.
+ *   cvene train: step 1234 (epoch 2): gradient of mlp.h.1.ff1.weight is not
+ *   finite (NaN at element 7); last good checkpoint: DIR/checkpoint.safetensors (step 1200)
+ * `label` names the step ("step", "alignment step"); `step` and `epoch` are
+ * 1-based; `checkpoint` NULL says no checkpoint was written. Returns false. */
+bool training_step_failed(const char *cmd, const char *label, size_t step, size_t epoch, const char *message,
+                          const char *checkpoint, size_t checkpoint_step);
 
 /* Builds the recipe's MLP in ctx, initialised from the seed (stream
  * VN_IV_STREAM_MLP_INIT). */
@@ -63,9 +95,12 @@ bool mlp_create(const char *cmd, const mlp_recipe *recipe, vn_context *ctx, vn_m
  * permutation drawn from the seed's VN_IV_STREAM_SHUFFLE stream), in batches
  * of recipe->batch_size (the last one of an epoch may be smaller). Prints one
  * line per epoch to `log` (NULL: quiet) and draws a progress bar on a
- * terminal when `progress` is true. Allocates its buffers in ctx's arena. */
+ * terminal when `progress` is true. Allocates its buffers in ctx's arena.
+ * `control` (NULL: none) adds checkpoints, a step limit and resuming. A
+ * step whose loss, gradients or updated parameters are not finite stops the
+ * run with training_step_failed's message, writing no checkpoint. */
 bool mlp_fit(const char *cmd, const mlp_recipe *recipe, const fit_data *data, vn_context *ctx, vn_mlp *mlp,
-             bool progress, FILE *log, fit_report *report);
+             bool progress, FILE *log, const fit_control *control, fit_report *report);
 
 /* Accuracy of `mlp` on `count` fresh factual examples (the seed's
  * VN_IV_STREAM_FACTUAL_TEST stream), classified in chunks. */
