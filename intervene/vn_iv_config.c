@@ -163,13 +163,16 @@ static vn_status read_representation(parser *p, size_t i, const vn_json_value *v
         for (size_t k = 0; k < vn_json_length(v); k++) {
             const vn_json_member *m = vn_json_member_at(v, k);
             bool known = false;
+            /* Compared with the key's length: "layer\u0000" is not "layer". */
             for (int j = 0; j < F_COUNT && !known; j++) {
-                if (vn_strcmp(m->key, field_names[j]) == 0) {
+                if (vn_str_equal_n(m->key, m->key_length, field_names[j])) {
                     f[j] = m->value;
                     known = true;
                 }
             }
-            if (!known) warn(p, "intervention config: representation %zu: ignoring unknown key \"%.60s\"", i, m->key);
+            if (!known)
+                warn(p, "intervention config: representation %zu: ignoring unknown key \"%.60s%s\"", i, m->key,
+                     vn_strlen(m->key) < m->key_length ? "\\u0000..." : "");
         }
     } else if (v->type == VN_JSON_ARRAY) {
         size_t n = vn_json_length(v);
@@ -250,10 +253,12 @@ vn_status vn_iv_config_parse(const void *bytes, size_t size, vn_arena *arena, vn
         "model_type", "mode", "sorted_keys", "intervention_dimensions", "intervention_constant_sources",
         "transformers_version"};
     for (size_t k = 0; k < vn_json_length(root); k++) {
-        const char *key = vn_json_member_at(root, k)->key;
+        const vn_json_member *m = vn_json_member_at(root, k);
         bool is_known = false;
-        for (size_t j = 0; j < VN_ARRAY_COUNT(known); j++) is_known |= vn_strcmp(key, known[j]) == 0;
-        if (!is_known) warn(&p, "intervention config: ignoring unknown key \"%.60s\"", key);
+        for (size_t j = 0; j < VN_ARRAY_COUNT(known); j++) is_known |= vn_str_equal_n(m->key, m->key_length, known[j]);
+        if (!is_known)
+            warn(&p, "intervention config: ignoring unknown key \"%.60s%s\"", m->key,
+                 vn_strlen(m->key) < m->key_length ? "\\u0000..." : "");
     }
     const vn_json_value *mode = vn_json_get(root, "mode");
     if (mode && mode->type != VN_JSON_NULL) {

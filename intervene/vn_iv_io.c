@@ -205,10 +205,13 @@ static vn_status check_names(loader *l) {
         bool placed = false;
         for (size_t i = 0; i < m->config.count && !placed; i++) {
             const vn_iv_unit *u = &m->units[i];
+            /* Compared with the name's length: "<key>.masks\u0000x" is not the key's masks. */
             size_t kl = vn_strlen(u->key);
-            if (vn_strncmp(e->name, u->key, kl) != 0 || e->name[kl] != '.') continue;
+            if (e->name_length <= kl || e->name[kl] != '.' || !vn_str_equal_n(e->name, kl, u->key)) continue;
+            const char *suffix = e->name + kl + 1;
+            size_t suffix_length = e->name_length - kl - 1;
             for (size_t s = 0; s < VN_ARRAY_COUNT(known_suffixes) && !placed; s++) {
-                if (vn_strcmp(e->name + kl + 1, known_suffixes[s]) != 0) continue;
+                if (!vn_str_equal_n(suffix, suffix_length, known_suffixes[s])) continue;
                 placed = true;
                 if (!suffix_allowed(u->type, s < S_IGNORED ? s : S_IGNORED))
                     return vn_context_fail(l->ctx, VN_EFORMAT, "tensor \"%s\": %s has no %s", e->name,
@@ -233,9 +236,9 @@ static vn_status check_names(loader *l) {
             }
         }
         if (!placed)
-            return vn_context_fail(l->ctx, VN_EFORMAT, "unknown tensor \"%.120s\" in interventions.safetensors "
+            return vn_context_fail(l->ctx, VN_EFORMAT, "unknown tensor \"%.120s%s\" in interventions.safetensors "
                                    "(tensors are named <key>.<tensor>, with keys such as %s)", e->name,
-                                   m->units[0].key);
+                                   vn_strlen(e->name) < e->name_length ? "\\u0000..." : "", m->units[0].key);
     }
     return VN_OK;
 }
@@ -338,19 +341,22 @@ static vn_status read_nested(data_parser *p, const vn_json_value *v, const char 
     return VN_OK;
 }
 
-static vn_status parse_json_meta(data_parser *p, const char *text, const char *what, const vn_json_value **out) {
+/* Parses the whole value of a metadata entry (value_length bytes: a NUL
+ * from "\u0000" inside is part of the text, and not valid JSON there). */
+static vn_status parse_json_meta(data_parser *p, const vn_safetensors_metadata *meta, const char *what,
+                                 const vn_json_value **out) {
     char detail[240];
-    vn_status status = vn_json_parse(text, vn_strlen(text), p->arena, out, detail, sizeof detail);
+    vn_status status = vn_json_parse(meta->value, meta->value_length, p->arena, out, detail, sizeof detail);
     if (status != VN_OK) return vn_message(p->err, p->err_size, status, "data file: metadata \"%s\": %s", what, detail);
     return VN_OK;
 }
 
 static vn_status read_metadata(data_parser *p, const vn_safetensors *st, size_t n_reps, vn_iv_batch *out) {
-    const char *text = vn_safetensors_metadata_get(st, "unit_locations");
+    const vn_safetensors_metadata *meta = vn_safetensors_metadata_find(st, "unit_locations");
     const vn_json_value *v;
     vn_status status;
-    if (text) {
-        if ((status = parse_json_meta(p, text, "unit_locations", &v)) != VN_OK) return status;
+    if (meta) {
+        if ((status = parse_json_meta(p, meta, "unit_locations", &v)) != VN_OK) return status;
         const vn_json_value *pair = v->type == VN_JSON_OBJECT ? vn_json_get(v, "sources->base") : NULL;
         if (!pair || vn_json_length(v) != 1 || pair->type != VN_JSON_ARRAY || vn_json_length(pair) != 2)
             return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: unit_locations must be {\"sources->base\": "
@@ -361,9 +367,9 @@ static vn_status read_metadata(data_parser *p, const vn_safetensors *st, size_t 
                                   out->base_locations)) != VN_OK)
             return status;
     }
-    text = vn_safetensors_metadata_get(st, "subspaces");
-    if (text) {
-        if ((status = parse_json_meta(p, text, "subspaces", &v)) != VN_OK) return status;
+    meta = vn_safetensors_metadata_find(st, "subspaces");
+    if (meta) {
+        if ((status = parse_json_meta(p, meta, "subspaces", &v)) != VN_OK) return status;
         if ((status = read_nested(p, v, "subspaces", n_reps, out->subspaces)) != VN_OK) return status;
     }
     return VN_OK;
@@ -418,16 +424,18 @@ static vn_status read_ints(data_parser *p, const vn_safetensors_entry *e, int64_
     return VN_OK;
 }
 
-/* "source.7" / "active.7": the group number, or false. */
-static bool group_suffix(const char *name, const char *prefix, size_t *group) {
+/* "source.7" / "active.7" (the whole name, `length` bytes): the group
+ * number, or false. */
+static bool group_suffix(const char *name, size_t length, const char *prefix, size_t *group) {
     size_t n = vn_strlen(prefix);
-    if (vn_strncmp(name, prefix, n) != 0) return false;
+    if (length <= n || !vn_str_equal_n(name, n, prefix)) return false;
     const char *d = name + n;
-    if (!*d || (d[0] == '0' && d[1]) ) return false;
+    size_t digits = length - n;
+    if (d[0] == '0' && digits > 1) return false;
     size_t g = 0;
-    for (; *d; d++) {
-        if (*d < '0' || *d > '9' || g > 1000000) return false;
-        g = g * 10 + (size_t)(*d - '0');
+    for (size_t i = 0; i < digits; i++) {
+        if (d[i] < '0' || d[i] > '9' || g > 1000000) return false;
+        g = g * 10 + (size_t)(d[i] - '0');
     }
     *group = g;
     return true;
@@ -450,14 +458,15 @@ static vn_status parse_data(data_parser *p, const void *bytes, size_t size, cons
         const vn_safetensors_entry *e = &st.entries[k];
         size_t g;
         if (e == base) continue;
-        if (vn_strcmp(e->name, "labels") == 0) {
+        if (vn_str_equal_n(e->name, e->name_length, "labels")) {
             if ((status = read_ints(p, e, &out->labels)) != VN_OK) return status;
             for (size_t b = 0; b < p->batch; b++)
                 if (out->labels[b] < 0 || out->labels[b] >= num_classes)
                     return vn_message(p->err, p->err_size, VN_ERANGE, "data file: labels[%zu] = %lld is not a class of "
                                       "this model (0 .. %lld)", b, (long long)out->labels[b],
                                       (long long)num_classes - 1);
-        } else if (group_suffix(e->name, "source.", &g) || group_suffix(e->name, "active.", &g)) {
+        } else if (group_suffix(e->name, e->name_length, "source.", &g) ||
+                   group_suffix(e->name, e->name_length, "active.", &g)) {
             if (!model) continue;
             if (g >= out->n_groups)
                 return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s: the intervention has %zu group%s "
@@ -479,8 +488,9 @@ static vn_status parse_data(data_parser *p, const void *bytes, size_t size, cons
                 out->active[g][b] = (uint8_t)flags[b];
             }
         } else {
-            return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: unknown tensor \"%.80s\" (expected base, "
-                              "source.{g}, active.{g}, labels)", e->name);
+            return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: unknown tensor \"%.80s%s\" (expected base, "
+                              "source.{g}, active.{g}, labels)", e->name,
+                              vn_strlen(e->name) < e->name_length ? "\\u0000..." : "");
         }
     }
     return model ? read_metadata(p, &st, out->n_reps, out) : VN_OK;
