@@ -406,16 +406,25 @@ static vn_status read_ints(data_parser *p, const vn_safetensors_entry *e, int64_
     int64_t *v = data_alloc(p, p->batch, sizeof *v);
     if (!v) return oom(p);
     char detail[240];
-    if (e->dtype == VN_ST_REAL || e->dtype == VN_ST_F64) {
+    if (e->dtype == VN_ST_F32 || e->dtype == VN_ST_F64) {
         vn_real *r = data_alloc(p, p->batch, sizeof *r);
         if (!r) return oom(p);
         if (vn_safetensors_read_real(e, r, p->batch, detail, sizeof detail) != VN_OK)
             return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s", detail);
         for (size_t b = 0; b < p->batch; b++) {
-            v[b] = (int64_t)r[b];
-            if ((vn_real)v[b] != r[b])
+            /* Checked before the cast, which is undefined for NaN, infinities
+             * and values outside int64's range [-2^63, 2^63). */
+            double x = (double)r[b];
+            if (!vn_isfinite(r[b]))
+                return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] is %s, not an integer",
+                                  e->name, b, x != x ? "NaN" : x > 0 ? "+infinity" : "-infinity");
+            if (!(x >= -9223372036854775808.0 && x < 9223372036854775808.0))
+                return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] = %g is outside the range "
+                                  "of 64-bit integers", e->name, b, x);
+            v[b] = (int64_t)x;
+            if ((double)v[b] != x)
                 return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s[%zu] = %g is not an integer", e->name,
-                                  b, (double)r[b]);
+                                  b, x);
         }
     } else if (vn_safetensors_read_int64(e, v, p->batch, detail, sizeof detail) != VN_OK) {
         return vn_message(p->err, p->err_size, VN_EFORMAT, "data file: %s", detail);

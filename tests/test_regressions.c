@@ -163,33 +163,58 @@ END_TEST
  * NaN, infinities and values beyond int64 were converted with a C cast
  * (intervene/vn_iv_io.c, read_ints), which is undefined behaviour:
  * clang's UBSan (float-cast-overflow, part of -fsanitize=undefined there,
- * not in gcc's) stops on it; on x86 the cast happens to give INT64_MIN,
- * so the error below is what the reader reports by accident there. */
+ * not in gcc's) stopped on it; on x86 the cast happens to give INT64_MIN,
+ * so a gcc build reported an error by accident. The values are now checked
+ * before the cast, and the message says what is wrong with them. */
 START_TEST(test_data_float_labels) {
     seed_case c;
     load_seed_case(&c);
-    static const float bad[] = {0.5f, 1e30f, -1e30f, 9.3e18f, -9.3e18f};
+    static const float bad[] = {0.5f, 1e30f, -1e30f, 9.3e18f, -9.3e18f, -0.5f};
+    const size_t n_bad = sizeof bad / sizeof bad[0];
+    static const char *const tensors[2][2] = {
+        {"labels", "\"labels\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[256,260]}"},
+        {"active.0", "\"active.0\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[256,260]}"}};
     char header[512], err[ERR];
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0] + 2; i++) {
-        float v = i < sizeof bad / sizeof bad[0] ? bad[i] : i == sizeof bad / sizeof bad[0] ? (float)NAN : (float)INFINITY;
+    for (size_t t = 0; t < 2; t++) {
+        for (size_t i = 0; i < n_bad + 3; i++) {
+            float v = i < n_bad ? bad[i] : i == n_bad ? (float)NAN : i == n_bad + 1 ? (float)INFINITY : -(float)INFINITY;
+            snprintf(header, sizeof header,
+                     "{\"base\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[0,128]},"
+                     "\"source.0\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[128,256]},%s}",
+                     tensors[t][1]);
+            size_t size;
+            unsigned char *file = raw_file(header, 260, &size);
+            memcpy(file + size - 4, &v, 4);
+            vn_iv_batch batch;
+            err[0] = '\0';
+            vn_status status = vn_iv_data_parse(file, size, &c.model, 32, 2, &arena, &batch, err, ERR);
+            free(file);
+            ck_assert_msg(status == VN_EFORMAT, "%s = %g: status %d (%s)", tensors[t][0], (double)v, status, err);
+            ck_assert_msg(strstr(err, tensors[t][0]) && (strstr(err, "not an integer") || strstr(err, "outside")),
+                          "%s = %g: %s", tensors[t][0], (double)v, err);
+        }
+        /* Whole numbers in range are still read. */
+        float one = 1;
         snprintf(header, sizeof header,
                  "{\"base\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[0,128]},"
-                 "\"labels\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[128,132]}}");
+                 "\"source.0\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[128,256]},%s}",
+                 tensors[t][1]);
         size_t size;
-        unsigned char *file = raw_file(header, 132, &size);
-        memcpy(file + size - 4, &v, 4);
+        unsigned char *file = raw_file(header, 260, &size);
+        memcpy(file + size - 4, &one, 4);
         vn_iv_batch batch;
         vn_status status = vn_iv_data_parse(file, size, &c.model, 32, 2, &arena, &batch, err, ERR);
         free(file);
-        ck_assert_msg(status == VN_EFORMAT || status == VN_ERANGE, "labels = %g accepted (%s)", (double)v, err);
+        ck_assert_msg(status == VN_OK, "%s = 1: %s", tensors[t][0], err);
+        ck_assert(t == 0 ? batch.labels[0] == 1 : batch.active[0][0] == 1);
     }
 }
 END_TEST
 
-/* Pending a fix in intervene/vn_iv_io.c (parse_data compares names with
- * vn_strcmp / vn_strncmp, which stop at a NUL): a tensor named
- * "labels\u0000x" or "source.0\u0000x" is not labels or source 0; the
- * format says unknown tensors are errors. */
+/* intervene/vn_iv_io.c (parse_data) compared names with vn_strcmp /
+ * vn_strncmp, which stop at a NUL: a tensor named "labels\u0000x" or
+ * "source.0\u0000x" was read as labels or source 0. The format says
+ * unknown tensors are errors. */
 START_TEST(test_data_tensor_name_with_nul) {
     seed_case c;
     load_seed_case(&c);
