@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "host.h"
@@ -370,10 +371,10 @@ START_TEST(test_iv_parametrisation_nonfinite) {
 }
 END_TEST
 
-/* Pending a fix in tools/cmd_eval.c (print_summary divides by the number
- * of examples) or in the data file reader (which accepts B = 0): `cvene
- * eval` on a data file with base (0, 1, h) printed "IIA -nan (0/0)" and a
- * mean effect of -nan, and exited 0. Nothing it prints may be NaN. */
+/* tools/cmd_eval.c (print_summary divides by the number of examples):
+ * `cvene eval` on a data file with base (0, 1, h) printed "IIA -nan (0/0)"
+ * and a mean effect of -nan, and exited 0. It is an error now, as for
+ * `cvene align`: a message, exit status 1, and nothing printed is NaN. */
 static const char *cvene_path;
 
 START_TEST(test_eval_empty_batch) {
@@ -398,9 +399,12 @@ START_TEST(test_eval_empty_batch) {
     char output[4096];
     size_t n = fread(output, 1, sizeof output - 1, out);
     output[n] = '\0';
-    pclose(out);
+    int status = pclose(out);
     unlink(path);
     ck_assert_msg(strstr(output, "nan") == NULL, "cvene eval printed NaN:\n%s", output);
+    ck_assert_msg(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 1, "cvene eval exited with %d:\n%s",
+                  status, output);
+    ck_assert_msg(strstr(output, "has no examples") != NULL, "no message:\n%s", output);
 }
 END_TEST
 
@@ -420,15 +424,9 @@ static Suite *regressions_suite(void) {
     tcase_add_test(data, test_iv_config_key_with_nul);
     tcase_add_test(data, test_iv_parametrisation_nonfinite);
     suite_add_tcase(s, data);
-    /* Findings whose fix belongs to code still being written elsewhere:
-     * they fail until then, so they run with CVENE_PENDING_FIXES=1 only.
-     * Each moves to the case above with its fix. */
-    if (getenv("CVENE_PENDING_FIXES")) {
-        TCase *pending = tcase_create("pending");
-        tcase_add_checked_fixture(pending, setup, teardown);
-        tcase_add_test(pending, test_eval_empty_batch);
-        suite_add_tcase(s, pending);
-    }
+    TCase *cli = tcase_create("cli");
+    tcase_add_test(cli, test_eval_empty_batch);
+    suite_add_tcase(s, cli);
     return s;
 }
 

@@ -182,6 +182,9 @@ static int run(const eval_args *a, vn_context *ctx, outputs *o) {
     }
     vn_iv_batch batch;
     if (!cli_load_data(CMD, a->data, model, &mlp, ctx->arena, &batch)) return 1;
+    /* No examples: no logits to show and no IIA (0/0), as for cvene align. */
+    if (batch.batch == 0) return cli_fail(CMD, "%s has no examples (base has shape (0, %zu, %zu))", a->data,
+                                          batch.seq, batch.h), 1;
     vn_iv_batch_nodes nodes;
     vn_iv_inputs in;
     vn_iv_outputs out;
