@@ -1,4 +1,5 @@
-/* test_atomic_save.c — no data lost when a save is killed.
+/* test_atomic_save.c — no data lost when a save is killed, and what a
+ * killed save leaves behind removed by the next one.
  *
  * A child process saves a model directory (1 MB of weights) and an
  * intervention directory over and over through the commands' save paths:
@@ -26,6 +27,9 @@
  * tensors from save i − 1. The test prints how often that happened, and how
  * many temporary files SIGKILL left behind (the writer removes its
  * temporary file on every error it sees, but cannot after SIGKILL).
+ *
+ * test_stale_temp_files_removed: the next save of a file removes the
+ * temporary files of dead processes beside it, and only those.
  *
  * The directories live under /dev/shm when it exists (else /tmp;
  * CVENE_KILL_DIR overrides). CVENE_KILL_ITERATIONS sets the number of kills
@@ -353,8 +357,81 @@ START_TEST(test_kill_during_save) {
 }
 END_TEST
 
+/* What SIGKILL leaves behind is removed by the next save of the same
+ * file: vn_host_write_file_atomic deletes "<name>.tmp.<pid>" siblings whose
+ * process is gone, and keeps those of live processes (a save under way),
+ * other files' and other names. */
+static bool exists(const char *dir, const char *name) {
+    char path[768];
+    struct stat sb;
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    return stat(path, &sb) == 0;
+}
+
+static void touch(const char *dir, const char *name) {
+    char path[768];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "w");
+    ck_assert_ptr_nonnull(f);
+    fputs("partial", f);
+    fclose(f);
+}
+
+START_TEST(test_stale_temp_files_removed) {
+    char root[] = "/tmp/cvene-stale-XXXXXX";
+    ck_assert_ptr_nonnull(mkdtemp(root));
+    /* Two dead processes: children that exited and were reaped (their pids
+     * free; nothing else gets them in the moment this test takes). */
+    pid_t dead[2];
+    for (int k = 0; k < 2; k++) {
+        dead[k] = fork();
+        ck_assert_int_ge(dead[k], 0);
+        if (dead[k] == 0) _exit(0);
+        ck_assert_int_eq(waitpid(dead[k], NULL, 0), dead[k]);
+    }
+    /* A live process (a save in progress elsewhere): a child that waits. */
+    pid_t live = fork();
+    ck_assert_int_ge(live, 0);
+    if (live == 0) {
+        pause();
+        _exit(0);
+    }
+    char stale1[64], stale2[64], alive[64], other[64], own[64];
+    snprintf(stale1, sizeof stale1, "config.json.tmp.%ld", (long)dead[0]);
+    snprintf(stale2, sizeof stale2, "config.json.tmp.%ld", (long)dead[1]);
+    snprintf(alive, sizeof alive, "config.json.tmp.%ld", (long)live);
+    snprintf(other, sizeof other, "model.safetensors.tmp.%ld", (long)dead[0]);
+    snprintf(own, sizeof own, "config.json.tmp.%ld", (long)getpid());
+    const char *kept[] = {alive, other, "config.json.tmp.", "config.json.tmp.12x", "config.json.tmp.0",
+                          "config.json.tmpfile", "xconfig.json.tmp.1"};
+    touch(root, stale1);
+    touch(root, stale2);
+    for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++) touch(root, kept[k]);
+
+    char path[600], err[VN_HOST_ERR];
+    snprintf(path, sizeof path, "%s/config.json", root);
+    ck_assert_msg(vn_host_write_file_atomic(path, "{}\n", 3, err), "%s", err);
+    ck_assert_msg(!exists(root, stale1) && !exists(root, stale2), "a stale temporary file was left");
+    for (size_t k = 0; k < sizeof kept / sizeof kept[0]; k++)
+        ck_assert_msg(exists(root, kept[k]), "%s was removed", kept[k]);
+    ck_assert_msg(!exists(root, own), "the save's own temporary file was left");
+    unsigned char *data;
+    size_t size;
+    ck_assert_msg(vn_host_read_file(path, &data, &size, err), "%s", err);
+    ck_assert(size == 3 && memcmp(data, "{}\n", 3) == 0);
+    free(data);
+
+    kill(live, SIGKILL);
+    ck_assert_int_eq(waitpid(live, NULL, 0), live);
+    remove_tree(root);
+}
+END_TEST
+
 static Suite *atomic_suite(void) {
     Suite *s = suite_create("atomic_save");
+    TCase *stale = tcase_create("stale");
+    tcase_add_test(stale, test_stale_temp_files_removed);
+    suite_add_tcase(s, stale);
     TCase *tc = tcase_create("kill");
     tcase_set_timeout(tc, 900);
     tcase_add_test(tc, test_kill_during_save);

@@ -2,8 +2,10 @@
 #define _POSIX_C_SOURCE 200809L
 #include "host.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -73,23 +75,67 @@ bool vn_host_read_file(const char *path, unsigned char **data, size_t *size, cha
     return true;
 }
 
-static bool sync_parent_directory(const char *path) {
-    char dir[4096];
+/* The directory of path into dir ("." when path has no slash); returns the
+ * file name part of path, or NULL when dir is too small. */
+static const char *split_path(const char *path, char *dir, size_t size) {
     const char *slash = strrchr(path, '/');
     if (!slash) {
+        if (size < 2) return NULL;
         strcpy(dir, ".");
-    } else {
-        size_t n = (size_t)(slash - path);
-        if (n == 0) n = 1;
-        if (n >= sizeof dir) return false;
-        memcpy(dir, path, n);
-        dir[n] = '\0';
+        return path;
     }
+    size_t n = (size_t)(slash - path);
+    if (n == 0) n = 1;
+    if (n >= size) return NULL;
+    memcpy(dir, path, n);
+    dir[n] = '\0';
+    return slash + 1;
+}
+
+static bool sync_parent_directory(const char *path) {
+    char dir[4096];
+    if (!split_path(path, dir, sizeof dir)) return false;
     int fd = open(dir, O_RDONLY);
     if (fd < 0) return false;
     fsync(fd);
     close(fd);
     return true;
+}
+
+/* The pid of a temporary file name's tail ("<digits>", as the writer
+ * makes it), or 0 when the tail is anything else. */
+static pid_t temp_pid(const char *digits) {
+    long pid = 0;
+    if (digits[0] < '1' || digits[0] > '9') return 0;
+    for (const char *d = digits; *d; d++) {
+        if (*d < '0' || *d > '9' || pid > 99999999) return 0;
+        pid = pid * 10 + (*d - '0');
+    }
+    return (pid_t)pid;
+}
+
+/* Removes the temporary files "<name>.tmp.<pid>" beside path that a killed
+ * save left behind: those whose process no longer exists (kill(pid, 0)
+ * fails with ESRCH). Files of live processes (a save under way elsewhere),
+ * of processes this one may not signal (EPERM: alive) and other names stay.
+ * Best effort: nothing here makes the save fail. */
+static void remove_stale_temps(const char *path) {
+    char dir[4096], file[4096 + 256];
+    const char *name = split_path(path, dir, sizeof dir);
+    if (!name || !*name) return;
+    size_t n = strlen(name);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    pid_t self = getpid();
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, name, n) != 0 || strncmp(e->d_name + n, ".tmp.", 5) != 0) continue;
+        pid_t pid = temp_pid(e->d_name + n + 5);
+        if (pid <= 0 || pid == self) continue;
+        if (kill(pid, 0) == 0 || errno != ESRCH) continue;
+        if ((size_t)snprintf(file, sizeof file, "%s/%s", dir, e->d_name) < sizeof file) unlink(file);
+    }
+    closedir(d);
 }
 
 bool vn_host_write_file_atomic(const char *path, const void *data, size_t size, char *err) {
@@ -98,6 +144,7 @@ bool vn_host_write_file_atomic(const char *path, const void *data, size_t size, 
         snprintf(err, VN_HOST_ERR, "path too long: %.300s", path);
         return false;
     }
+    remove_stale_temps(path);
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
         snprintf(err, VN_HOST_ERR, "cannot create %.300s: %s", tmp, strerror(errno));

@@ -36,7 +36,9 @@ bool vn_host_read_file(const char *path, unsigned char **data, size_t *size, cha
 
 /* Writes bytes atomically: to "<path>.tmp.<pid>", fsync, rename over path,
  * fsync of the directory. On failure the previous file at path is intact and
- * no temporary file is left. */
+ * no temporary file is left. Before writing, removes the "<path>.tmp.<pid>"
+ * files whose process no longer exists (kill(pid, 0) gives ESRCH): what
+ * saves killed by a signal left behind. Those of live processes stay. */
 bool vn_host_write_file_atomic(const char *path, const void *data, size_t size, char *err);
 
 /* A growable byte buffer with a vn_write_fn, for building files in memory. */
