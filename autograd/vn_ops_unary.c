@@ -80,7 +80,8 @@ static vn_real scale_f(vn_real x, vn_real p) { return p * x; }
 static vn_real scale_df(vn_real x, vn_real y, vn_real p) { (void)x, (void)y; return p; }
 UNARY_OP(vn_op_scale, "scale", "y = s * x", scale_f, scale_df, -2, 2, 0, 0);
 
-static vn_real relu_f(vn_real x, vn_real p) { (void)p; return x > 0 ? x : 0; }
+/* NaN passes through, as torch.relu does (a NaN input is not silently zeroed). */
+static vn_real relu_f(vn_real x, vn_real p) { (void)p; return x > 0 || x != x ? x : 0; }
 static vn_real relu_df(vn_real x, vn_real y, vn_real p) { (void)y, (void)p; return x > 0 ? 1 : 0; }
 UNARY_OP(vn_op_relu, "relu", "y = max(x, 0)", relu_f, relu_df, -2, 2, 1, 0);
 

@@ -162,6 +162,25 @@ START_TEST(unary_forward_values) {
 }
 END_TEST
 
+/* As in PyTorch, a NaN input gives a NaN output for every activation: a NaN
+ * in training must surface, not be zeroed by ReLU. */
+START_TEST(unary_ops_propagate_nan) {
+    const vn_op *ops[] = {&vn_op_neg, &vn_op_relu, &vn_op_gelu, &vn_op_gelu_tanh, &vn_op_quick_gelu,
+                          &vn_op_tanh, &vn_op_sigmoid, &vn_op_silu, &vn_op_leaky_relu, &vn_op_relu6,
+                          &vn_op_exp, &vn_op_log};
+    size_t one = 1;
+    double nan_value = NAN;
+    for (size_t k = 0; k < sizeof ops / sizeof ops[0]; k++) {
+        vn_node *x = leaf_from(&nan_value, 1, &one, VN_NODE_INPUT);
+        vn_attrs attrs = {0};
+        attrs.f[0] = ops[k] == &vn_op_leaky_relu ? 0.01 : 0;
+        vn_node *y = vn_apply(&ctx, ops[k], &x, 1, &attrs);
+        ck_assert_ptr_nonnull(y);
+        ck_assert_msg(isnan(y->value.data[0]), "%s(NaN) = %g, want NaN", ops[k]->name, (double)y->value.data[0]);
+    }
+}
+END_TEST
+
 START_TEST(matmul_and_friends_forward) {
     size_t sa[2] = {2, 3}, sb[2] = {3, 2}, sbt[2] = {2, 3};
     double a[6] = {1, 2, 3, 4, 5, 6}, b[6] = {7, 8, 9, 10, 11, 12};
@@ -482,6 +501,7 @@ int main(void) {
     tcase_add_test(tc, gradcheck_every_registered_op);
     tcase_add_test(tc, gradcheck_catches_a_wrong_backward);
     tcase_add_test(tc, unary_forward_values);
+    tcase_add_test(tc, unary_ops_propagate_nan);
     tcase_add_test(tc, matmul_and_friends_forward);
     tcase_add_test(tc, loss_forward_values);
     tcase_add_test(tc, dropout_semantics);
