@@ -22,11 +22,12 @@
  *     temporary files are counted and removed).
  *
  * What is *not* guaranteed, and so only counted: a directory's two files
- * are written one after the other, each atomically, but not as a pair; a
- * kill between the two renames leaves config.json from save i and the
- * tensors from save i − 1. The test prints how often that happened, and how
- * many temporary files SIGKILL left behind (the writer removes its
- * temporary file on every error it sees, but cannot after SIGKILL).
+ * are both written and flushed before either is renamed, config.json first
+ * and the tensors last, but two renames are not one; a kill between them
+ * (microseconds) leaves config.json of save i with the tensors of an
+ * earlier save. The test prints how often that happened, and how many temporary
+ * files SIGKILL left behind (the writer removes its temporary file on every
+ * error it sees, but cannot after SIGKILL).
  *
  * test_stale_temp_files_removed: the next save of a file removes the
  * temporary files of dead processes beside it, and only those.
@@ -331,8 +332,8 @@ START_TEST(test_kill_during_save) {
         ck_assert_msg(st.iv_config >= last.iv_config && st.iv_config >= floor && st.iv_config <= newest,
                       "intervention config.json has save %ld (before %ld, completed %ld, started %ld)", st.iv_config,
                       last.iv_config, completed, newest);
-        /* config.json is written before the tensors: it is of their save or
-         * of a later one (a kill between the two renames). */
+        /* config.json is renamed before the tensors: it is of their save or,
+         * after a kill between the two renames, of a later one. */
         ck_assert_msg(st.model_config >= st.model_weights && st.model_config <= newest,
                       "model config.json of save %ld, weights of save %ld (started %ld)", st.model_config,
                       st.model_weights, newest);
@@ -348,7 +349,7 @@ START_TEST(test_kill_during_save) {
     }
     printf("kill test: %ld kills (%ld during a save, seed %u), %ld saves completed between kills, one save %.0f ms;\n"
            "  every file complete and loadable after every kill; directories left with config.json of one save and\n"
-           "  tensors of the previous one: model %ld, intervention %ld; temporary files left by SIGKILL: %d\n",
+           "  the tensors of an earlier one: model %ld, intervention %ld; temporary files left by SIGKILL: %d\n",
            iterations, kills_mid_save, seed, saves_done, period * 1e3, model_pairs_split, iv_pairs_split, temp_files);
     fflush(stdout);
     ck_assert_msg(kills_mid_save > 0, "no kill landed during a save");

@@ -142,33 +142,47 @@ bool cli_load_data(const char *cmd, const char *path, const vn_iv_model *model, 
     return true;
 }
 
-static bool write_buffer(const char *cmd, const char *path, vn_host_buffer *buffer) {
+bool cli_write_buffers(const char *cmd, const char *const *paths, vn_host_buffer *buffers, size_t count) {
     char err[VN_HOST_ERR];
-    bool ok = !buffer->failed && vn_host_write_file_atomic(path, buffer->data, buffer->size, err);
-    if (!ok) cli_fail(cmd, "%s", buffer->failed ? "out of memory" : err);
-    vn_host_buffer_free(buffer);
+    vn_host_file files[VN_HOST_MAX_FILES];
+    bool failed = count > VN_HOST_MAX_FILES;
+    for (size_t i = 0; i < count && !failed; i++) {
+        failed = buffers[i].failed;
+        files[i] = (vn_host_file){paths[i], buffers[i].data, buffers[i].size};
+    }
+    bool ok = !failed && vn_host_write_files_atomic(files, count, err);
+    if (!ok) cli_fail(cmd, "%s", failed ? "out of memory" : err);
+    for (size_t i = 0; i < count; i++) vn_host_buffer_free(&buffers[i]);
     return ok;
 }
 
+bool cli_write_buffer(const char *cmd, const char *path, vn_host_buffer *buffer) {
+    return cli_write_buffers(cmd, &path, buffer, 1);
+}
+
 bool cli_save_intervention(const char *cmd, const char *dir, const vn_iv_model *model, vn_context *ctx) {
-    char err[VN_HOST_ERR], path[4096];
+    char err[VN_HOST_ERR], config_path[4096], tensors_path[4096];
     if (!vn_host_mkdirs(dir, err)) return cli_fail(cmd, "%s", err);
-    vn_host_buffer buffer = {0};
-    if (vn_iv_config_write(&model->config, vn_host_buffer_write, &buffer) != VN_OK) {
-        vn_host_buffer_free(&buffer);
+    /* Both files are built in memory, then saved as one
+     * (cli_write_buffers): config.json, then the tensors, renamed last. */
+    enum { CONFIG, TENSORS };
+    vn_host_buffer buffers[2] = {{0}, {0}};
+    const char *paths[2] = {[CONFIG] = config_path, [TENSORS] = tensors_path};
+    snprintf(config_path, sizeof config_path, "%s/config.json", dir);
+    snprintf(tensors_path, sizeof tensors_path, "%s/interventions.safetensors", dir);
+    if (vn_iv_config_write(&model->config, vn_host_buffer_write, &buffers[CONFIG]) != VN_OK) {
+        vn_host_buffer_free(&buffers[CONFIG]);
         return cli_fail(cmd, "cannot format the intervention config");
     }
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    if (!write_buffer(cmd, path, &buffer)) return false;
-    snprintf(path, sizeof path, "%s/interventions.safetensors", dir);
-    if (!vn_iv_model_has_tensors(model)) return true;
-    if (vn_iv_save_tensors(model, ctx, vn_host_buffer_write, &buffer) != VN_OK) {
-        vn_host_buffer_free(&buffer);
+    bool has_tensors = vn_iv_model_has_tensors(model);
+    if (has_tensors && vn_iv_save_tensors(model, ctx, vn_host_buffer_write, &buffers[TENSORS]) != VN_OK) {
+        vn_host_buffer_free(&buffers[CONFIG]);
+        vn_host_buffer_free(&buffers[TENSORS]);
         cli_fail(cmd, "%s", vn_context_message(ctx));
         vn_context_clear_error(ctx);
         return false;
     }
-    return write_buffer(cmd, path, &buffer);
+    return cli_write_buffers(cmd, paths, buffers, has_tensors ? 2 : 1);
 }
 
 bool cli_write_safetensors(const char *cmd, const char *path, const vn_safetensors_item *items, size_t count) {
@@ -178,7 +192,7 @@ bool cli_write_safetensors(const char *cmd, const char *path, const vn_safetenso
         vn_host_buffer_free(&buffer);
         return cli_fail(cmd, "%s: %s", path, err);
     }
-    return write_buffer(cmd, path, &buffer);
+    return cli_write_buffer(cmd, path, &buffer);
 }
 
 size_t cli_correct(const vn_node *logits, const int64_t *labels, size_t batch) {

@@ -54,8 +54,15 @@ bool cli_load_intervention_tensors(const char *cmd, const char *dir, vn_iv_model
 bool cli_load_data(const char *cmd, const char *path, const vn_iv_model *model, const vn_mlp *mlp,
                    vn_arena *arena, vn_iv_batch *batch);
 
+/* Saves the buffers to their paths as one atomic save
+ * (vn_host_write_files_atomic: all written and flushed, then renamed in
+ * order), reporting failures as `cvene CMD: ...`. Frees every buffer. */
+bool cli_write_buffers(const char *cmd, const char *const *paths, vn_host_buffer *buffers, size_t count);
+bool cli_write_buffer(const char *cmd, const char *path, vn_host_buffer *buffer);
+
 /* Writes DIR/config.json and (when some representation has tensors)
- * DIR/interventions.safetensors, each atomically; creates DIR. */
+ * DIR/interventions.safetensors as one save (cli_write_buffers: both flushed
+ * before either is renamed, the tensors last); creates DIR. */
 bool cli_save_intervention(const char *cmd, const char *dir, const vn_iv_model *model, vn_context *ctx);
 
 /* Writes a safetensors file atomically. */

@@ -348,7 +348,7 @@ static bool save_run_json(const char *dir, const run_state *rs) {
         vn_host_buffer_free(&buffer);
         return cli_fail(CMD, "cannot format %s", path);
     }
-    return write_buffer_atomic(CMD, path, &buffer);
+    return cli_write_buffer(CMD, path, &buffer);
 }
 
 /* Reads an unsigned integer / number / string member of a run.json object. */
@@ -450,7 +450,7 @@ static bool save_checkpoint(const char *dir, const vn_iv_das *das, size_t step) 
         vn_host_buffer_free(&buffer);
         return cli_fail(CMD, "%s: %s", path, err);
     }
-    return write_buffer_atomic(CMD, path, &buffer);
+    return cli_write_buffer(CMD, path, &buffer);
 }
 
 /* Reads one tensor of exactly `count` values. */
@@ -516,7 +516,7 @@ static bool save_log_csv(const char *dir, const run_state *rs) {
                      vn_iv_cf_kind_name((vn_iv_cf_kind)r->kind), loss, iia);
         vn_host_buffer_write(&buffer, line, (size_t)n);
     }
-    return write_buffer_atomic(CMD, path, &buffer);
+    return cli_write_buffer(CMD, path, &buffer);
 }
 
 /* Restores the first `rs->step` rows from DIR/log.csv. */
@@ -587,7 +587,7 @@ static bool save_plot(const char *dir, const run_state *rs) {
         vn_host_buffer_free(&buffer);
         return cli_fail(CMD, "cannot format %s", path);
     }
-    return write_buffer_atomic(CMD, path, &buffer);
+    return cli_write_buffer(CMD, path, &buffer);
 }
 
 /* Everything --out keeps (the model and intervention directories only when

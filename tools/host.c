@@ -138,9 +138,11 @@ static void remove_stale_temps(const char *path) {
     closedir(d);
 }
 
-bool vn_host_write_file_atomic(const char *path, const void *data, size_t size, char *err) {
-    char tmp[4096];
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= sizeof tmp) {
+/* Writes data to the temporary file "<path>.tmp.<pid>" (named in tmp) and
+ * flushes it to disk; on failure removes it and fills err. */
+static bool write_temp(const char *path, const void *data, size_t size, char *tmp, size_t tmp_size,
+                       char *err) {
+    if ((size_t)snprintf(tmp, tmp_size, "%s.tmp.%ld", path, (long)getpid()) >= tmp_size) {
         snprintf(err, VN_HOST_ERR, "path too long: %.300s", path);
         return false;
     }
@@ -169,13 +171,38 @@ bool vn_host_write_file_atomic(const char *path, const void *data, size_t size, 
         unlink(tmp);
         return false;
     }
-    if (rename(tmp, path) != 0) {
-        snprintf(err, VN_HOST_ERR, "cannot rename %.200s to %.200s: %s", tmp, path, strerror(errno));
-        unlink(tmp);
+    return true;
+}
+
+bool vn_host_write_files_atomic(const vn_host_file *files, size_t count, char *err) {
+    char tmp[VN_HOST_MAX_FILES][4096];
+    if (count > VN_HOST_MAX_FILES) {
+        snprintf(err, VN_HOST_ERR, "%zu files in one save (at most %d)", count, VN_HOST_MAX_FILES);
         return false;
     }
-    sync_parent_directory(path);
-    return true;
+    size_t written = 0, renamed = 0;
+    bool ok = true;
+    for (; ok && written < count; written++)
+        if (!write_temp(files[written].path, files[written].data, files[written].size, tmp[written],
+                        sizeof tmp[written], err))
+            ok = false;
+    if (!ok) written--; /* the failed one removed its own temporary file */
+    /* Every file is on disk under its temporary name: only renames remain. */
+    for (; ok && renamed < count; renamed++)
+        if (rename(tmp[renamed], files[renamed].path) != 0) {
+            snprintf(err, VN_HOST_ERR, "cannot rename %.200s to %.200s: %s", tmp[renamed], files[renamed].path,
+                     strerror(errno));
+            ok = false;
+            break;
+        }
+    for (size_t i = renamed; i < written; i++) unlink(tmp[i]);
+    for (size_t i = 0; i < renamed; i++) sync_parent_directory(files[i].path);
+    return ok;
+}
+
+bool vn_host_write_file_atomic(const char *path, const void *data, size_t size, char *err) {
+    vn_host_file file = {path, data, size};
+    return vn_host_write_files_atomic(&file, 1, err);
 }
 
 int vn_host_buffer_write(void *user, const char *bytes, size_t length) {

@@ -41,6 +41,21 @@ bool vn_host_read_file(const char *path, unsigned char **data, size_t *size, cha
  * saves killed by a signal left behind. Those of live processes stay. */
 bool vn_host_write_file_atomic(const char *path, const void *data, size_t size, char *err);
 
+/* Several files saved as one: every file is written to its temporary name and
+ * flushed first, then all are renamed in the order given. A failure before
+ * the renames leaves every previous file in place and no temporary file. A
+ * kill can only split the save between two renames; a rename that replaces
+ * a large file frees its pages before returning, so put the largest file
+ * last to keep that window at microseconds. At most VN_HOST_MAX_FILES
+ * files. */
+#define VN_HOST_MAX_FILES 4
+typedef struct vn_host_file {
+    const char *path;
+    const void *data;
+    size_t size;
+} vn_host_file;
+bool vn_host_write_files_atomic(const vn_host_file *files, size_t count, char *err);
+
 /* A growable byte buffer with a vn_write_fn, for building files in memory. */
 typedef struct vn_host_buffer {
     unsigned char *data;

@@ -175,7 +175,7 @@ static bool save_fit_checkpoint(const char *cmd, const fit_control *control, con
         vn_host_buffer_free(&buffer);
         return cli_fail(cmd, "%s: %s", control->checkpoint, err);
     }
-    return write_buffer_atomic(cmd, control->checkpoint, &buffer);
+    return cli_write_buffer(cmd, control->checkpoint, &buffer);
 }
 
 /* An unsigned integer or a number of the checkpoint's metadata, all of its text. */
@@ -430,28 +430,24 @@ bool task_factual_accuracy(const char *cmd, vn_context *ctx, vn_mlp *mlp, uint64
     return true;
 }
 
-bool write_buffer_atomic(const char *cmd, const char *path, vn_host_buffer *buffer) {
-    char err[VN_HOST_ERR];
-    bool ok = !buffer->failed && vn_host_write_file_atomic(path, buffer->data, buffer->size, err);
-    if (!ok) cli_fail(cmd, "%s", buffer->failed ? "out of memory" : err);
-    vn_host_buffer_free(buffer);
-    return ok;
-}
-
 bool save_model_dir(const char *cmd, const char *dir, const vn_mlp *mlp, vn_context *ctx) {
-    char err[VN_HOST_ERR], path[4096];
+    char err[VN_HOST_ERR], config_path[4096], weights_path[4096];
     if (!vn_host_mkdirs(dir, err)) return cli_fail(cmd, "%s", err);
-    vn_host_buffer buffer = {0};
-    if (vn_model_config_write(&mlp->config, vn_host_buffer_write, &buffer) != VN_OK) {
-        vn_host_buffer_free(&buffer);
+    /* Both files are built in memory, then saved as one
+     * (cli_write_buffers): config.json, then the weights, renamed last. */
+    enum { CONFIG, WEIGHTS };
+    vn_host_buffer buffers[2] = {{0}, {0}};
+    const char *paths[2] = {[CONFIG] = config_path, [WEIGHTS] = weights_path};
+    snprintf(config_path, sizeof config_path, "%s/config.json", dir);
+    snprintf(weights_path, sizeof weights_path, "%s/model.safetensors", dir);
+    if (vn_model_config_write(&mlp->config, vn_host_buffer_write, &buffers[CONFIG]) != VN_OK) {
+        vn_host_buffer_free(&buffers[CONFIG]);
         return cli_fail(cmd, "cannot format the model config");
     }
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    if (!write_buffer_atomic(cmd, path, &buffer)) return false;
-    if (vn_model_save_params(mlp, ctx->arena, vn_host_buffer_write, &buffer, err, sizeof err) != VN_OK) {
-        vn_host_buffer_free(&buffer);
-        return cli_fail(cmd, "%s/model.safetensors: %s", dir, err);
+    if (vn_model_save_params(mlp, ctx->arena, vn_host_buffer_write, &buffers[WEIGHTS], err, sizeof err) != VN_OK) {
+        vn_host_buffer_free(&buffers[CONFIG]);
+        vn_host_buffer_free(&buffers[WEIGHTS]);
+        return cli_fail(cmd, "%s: %s", weights_path, err);
     }
-    snprintf(path, sizeof path, "%s/model.safetensors", dir);
-    return write_buffer_atomic(cmd, path, &buffer);
+    return cli_write_buffers(cmd, paths, buffers, 2);
 }

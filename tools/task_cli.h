@@ -107,12 +107,9 @@ bool mlp_fit(const char *cmd, const mlp_recipe *recipe, const fit_data *data, vn
 bool task_factual_accuracy(const char *cmd, vn_context *ctx, vn_mlp *mlp, uint64_t seed, size_t dim, size_t count,
                            double *accuracy);
 
-/* Writes the buffer's bytes to `path` atomically (vn_host_write_file_atomic)
- * and frees the buffer; a buffer whose writer failed is "out of memory". */
-bool write_buffer_atomic(const char *cmd, const char *path, vn_host_buffer *buffer);
-
-/* Writes DIR/config.json and DIR/model.safetensors (vn_real precision:
- * F32, or F64 in a double build), each atomically; creates DIR. */
+/* Writes DIR/config.json and DIR/model.safetensors (vn_real precision: F32,
+ * or F64 in a double build) as one save (cli_write_buffers: both flushed
+ * before either is renamed, the weights last); creates DIR. */
 bool save_model_dir(const char *cmd, const char *dir, const vn_mlp *mlp, vn_context *ctx);
 
 #endif
