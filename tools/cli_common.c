@@ -160,29 +160,37 @@ bool cli_write_buffer(const char *cmd, const char *path, vn_host_buffer *buffer)
     return cli_write_buffers(cmd, &path, buffer, 1);
 }
 
-bool cli_save_intervention(const char *cmd, const char *dir, const vn_iv_model *model, vn_context *ctx) {
+bool cli_save_directory(const char *cmd, const char *dir, vn_host_buffer *config, const char *tensors_name,
+                        vn_host_buffer *tensors) {
     char err[VN_HOST_ERR], config_path[4096], tensors_path[4096];
-    if (!vn_host_mkdirs(dir, err)) return cli_fail(cmd, "%s", err);
-    /* Both files are built in memory, then saved as one
-     * (cli_write_buffers): config.json, then the tensors, renamed last. */
-    enum { CONFIG, TENSORS };
-    vn_host_buffer buffers[2] = {{0}, {0}};
-    const char *paths[2] = {[CONFIG] = config_path, [TENSORS] = tensors_path};
+    vn_host_buffer buffers[2] = {*config, {0}};
+    const char *paths[2] = {config_path, tensors_path};
+    size_t count = 1;
+    if (tensors) buffers[count++] = *tensors;
     snprintf(config_path, sizeof config_path, "%s/config.json", dir);
-    snprintf(tensors_path, sizeof tensors_path, "%s/interventions.safetensors", dir);
-    if (vn_iv_config_write(&model->config, vn_host_buffer_write, &buffers[CONFIG]) != VN_OK) {
-        vn_host_buffer_free(&buffers[CONFIG]);
+    snprintf(tensors_path, sizeof tensors_path, "%s/%s", dir, tensors ? tensors_name : "");
+    if (!vn_host_mkdirs(dir, err)) {
+        for (size_t i = 0; i < count; i++) vn_host_buffer_free(&buffers[i]);
+        return cli_fail(cmd, "%s", err);
+    }
+    return cli_write_buffers(cmd, paths, buffers, count);
+}
+
+bool cli_save_intervention(const char *cmd, const char *dir, const vn_iv_model *model, vn_context *ctx) {
+    vn_host_buffer config = {0}, tensors = {0};
+    if (vn_iv_config_write(&model->config, vn_host_buffer_write, &config) != VN_OK) {
+        vn_host_buffer_free(&config);
         return cli_fail(cmd, "cannot format the intervention config");
     }
     bool has_tensors = vn_iv_model_has_tensors(model);
-    if (has_tensors && vn_iv_save_tensors(model, ctx, vn_host_buffer_write, &buffers[TENSORS]) != VN_OK) {
-        vn_host_buffer_free(&buffers[CONFIG]);
-        vn_host_buffer_free(&buffers[TENSORS]);
+    if (has_tensors && vn_iv_save_tensors(model, ctx, vn_host_buffer_write, &tensors) != VN_OK) {
+        vn_host_buffer_free(&config);
+        vn_host_buffer_free(&tensors);
         cli_fail(cmd, "%s", vn_context_message(ctx));
         vn_context_clear_error(ctx);
         return false;
     }
-    return cli_write_buffers(cmd, paths, buffers, has_tensors ? 2 : 1);
+    return cli_save_directory(cmd, dir, &config, "interventions.safetensors", has_tensors ? &tensors : NULL);
 }
 
 bool cli_write_safetensors(const char *cmd, const char *path, const vn_safetensors_item *items, size_t count) {

@@ -60,9 +60,15 @@ bool cli_load_data(const char *cmd, const char *path, const vn_iv_model *model, 
 bool cli_write_buffers(const char *cmd, const char *const *paths, vn_host_buffer *buffers, size_t count);
 bool cli_write_buffer(const char *cmd, const char *path, vn_host_buffer *buffer);
 
+/* Creates DIR and saves DIR/config.json and (when tensors is not NULL)
+ * DIR/<tensors_name> as one save: both flushed before either is renamed,
+ * config.json first and the tensors last (the large file's rename last keeps
+ * the window a kill could split at microseconds). Frees both buffers. */
+bool cli_save_directory(const char *cmd, const char *dir, vn_host_buffer *config, const char *tensors_name,
+                        vn_host_buffer *tensors);
+
 /* Writes DIR/config.json and (when some representation has tensors)
- * DIR/interventions.safetensors as one save (cli_write_buffers: both flushed
- * before either is renamed, the tensors last); creates DIR. */
+ * DIR/interventions.safetensors as one save (cli_save_directory). */
 bool cli_save_intervention(const char *cmd, const char *dir, const vn_iv_model *model, vn_context *ctx);
 
 /* Writes a safetensors file atomically. */

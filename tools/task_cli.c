@@ -431,23 +431,16 @@ bool task_factual_accuracy(const char *cmd, vn_context *ctx, vn_mlp *mlp, uint64
 }
 
 bool save_model_dir(const char *cmd, const char *dir, const vn_mlp *mlp, vn_context *ctx) {
-    char err[VN_HOST_ERR], config_path[4096], weights_path[4096];
-    if (!vn_host_mkdirs(dir, err)) return cli_fail(cmd, "%s", err);
-    /* Both files are built in memory, then saved as one
-     * (cli_write_buffers): config.json, then the weights, renamed last. */
-    enum { CONFIG, WEIGHTS };
-    vn_host_buffer buffers[2] = {{0}, {0}};
-    const char *paths[2] = {[CONFIG] = config_path, [WEIGHTS] = weights_path};
-    snprintf(config_path, sizeof config_path, "%s/config.json", dir);
-    snprintf(weights_path, sizeof weights_path, "%s/model.safetensors", dir);
-    if (vn_model_config_write(&mlp->config, vn_host_buffer_write, &buffers[CONFIG]) != VN_OK) {
-        vn_host_buffer_free(&buffers[CONFIG]);
+    char err[VN_HOST_ERR];
+    vn_host_buffer config = {0}, weights = {0};
+    if (vn_model_config_write(&mlp->config, vn_host_buffer_write, &config) != VN_OK) {
+        vn_host_buffer_free(&config);
         return cli_fail(cmd, "cannot format the model config");
     }
-    if (vn_model_save_params(mlp, ctx->arena, vn_host_buffer_write, &buffers[WEIGHTS], err, sizeof err) != VN_OK) {
-        vn_host_buffer_free(&buffers[CONFIG]);
-        vn_host_buffer_free(&buffers[WEIGHTS]);
-        return cli_fail(cmd, "%s: %s", weights_path, err);
+    if (vn_model_save_params(mlp, ctx->arena, vn_host_buffer_write, &weights, err, sizeof err) != VN_OK) {
+        vn_host_buffer_free(&config);
+        vn_host_buffer_free(&weights);
+        return cli_fail(cmd, "%s/model.safetensors: %s", dir, err);
     }
-    return cli_write_buffers(cmd, paths, buffers, 2);
+    return cli_save_directory(cmd, dir, &config, "model.safetensors", &weights);
 }

@@ -108,8 +108,7 @@ bool task_factual_accuracy(const char *cmd, vn_context *ctx, vn_mlp *mlp, uint64
                            double *accuracy);
 
 /* Writes DIR/config.json and DIR/model.safetensors (vn_real precision: F32,
- * or F64 in a double build) as one save (cli_write_buffers: both flushed
- * before either is renamed, the weights last); creates DIR. */
+ * or F64 in a double build) as one save (cli_save_directory). */
 bool save_model_dir(const char *cmd, const char *dir, const vn_mlp *mlp, vn_context *ctx);
 
 #endif
