@@ -5,21 +5,15 @@
  * with PyTorch's logits; ours load back exactly; saves leave no temporary
  * files), --out/--resume giving the very bytes of an uninterrupted run, and
  * the commands' argument errors. */
-#define _POSIX_C_SOURCE 200809L
-#include <check.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli_common.h"
 #include "host.h"
 #include "task_cli.h"
+#include "test_support.h"
 #include "vn_iv_das.h"
 #include "vn_iv_types.h"
 #include "vn_model_dir.h"
@@ -27,107 +21,6 @@
 
 int cmd_das(int argc, char **argv);
 int cmd_train(int argc, char **argv);
-
-static vn_arena arena;
-static vn_context ctx;
-
-static void setup(void) {
-    vn_host_arena(&arena, NULL);
-    vn_context_init(&ctx, &arena);
-    ck_assert_int_eq(vn_iv_register_ops(), VN_OK);
-}
-
-static void teardown(void) { vn_arena_release(&arena); }
-
-#define CHECK_CTX(expr) ck_assert_msg((expr), "%s failed: %s", #expr, vn_context_message(&ctx))
-
-/* ---- helpers: temporary directories, running a command quietly ---------------------------- */
-
-static void make_tmpdir(char *path, size_t size) {
-    snprintf(path, size, "/tmp/cvene-test-das-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(path));
-}
-
-static void remove_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char sub[4096];
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        remove_tree(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
-/* Fails when any file under `path` is a leftover temporary file. */
-static void assert_no_temporaries(const char *path) {
-    DIR *d = opendir(path);
-    ck_assert_msg(d != NULL, "cannot open %s", path);
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        ck_assert_msg(strstr(e->d_name, ".tmp") == NULL, "temporary file left: %s/%s", path, e->d_name);
-        char sub[4096];
-        struct stat st;
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        if (stat(sub, &st) == 0 && S_ISDIR(st.st_mode)) assert_no_temporaries(sub);
-    }
-    closedir(d);
-}
-
-/* Runs a command with stdout and stderr sent to `capture` (a file path, or
- * NULL for /dev/null); returns its exit status. The arguments end at NULL. */
-static int run_quiet(int (*cmd)(int, char **), const char *capture, ...) {
-    char *argv[64];
-    int argc = 0;
-    va_list args;
-    va_start(args, capture);
-    for (const char *a; argc < 63 && (a = va_arg(args, const char *));) argv[argc++] = (char *)a;
-    va_end(args);
-    argv[argc] = NULL;
-    fflush(stdout);
-    fflush(stderr);
-    int saved_out = dup(1), saved_err = dup(2);
-    int fd = open(capture ? capture : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ck_assert(fd >= 0 && saved_out >= 0 && saved_err >= 0);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    int status = cmd(argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(fd);
-    close(saved_out);
-    close(saved_err);
-    return status;
-}
-
-static char *read_text(const char *path, size_t *size) {
-    unsigned char *data;
-    size_t n;
-    char err[VN_HOST_ERR];
-    ck_assert_msg(vn_host_read_file(path, &data, &n, err), "%s", err);
-    char *text = realloc(data, n + 1);
-    ck_assert_ptr_nonnull(text);
-    text[n] = '\0';
-    if (size) *size = n;
-    return text;
-}
-
-static void assert_same_file(const char *a, const char *b) {
-    size_t na, nb;
-    char *x = read_text(a, &na), *y = read_text(b, &nb);
-    ck_assert_msg(na == nb && memcmp(x, y, na) == 0, "%s and %s differ", a, b);
-    free(x);
-    free(y);
-}
 
 /* ---- IIA counting ------------------------------------------------------------------------- */
 
@@ -341,7 +234,7 @@ START_TEST(saved_model_loads_back_exactly_without_temporaries) {
     fit_report report;
     small_trained_mlp(&mlp, 2048, &report);
     char dir[64];
-    make_tmpdir(dir, sizeof dir);
+    make_tmpdir(dir, sizeof dir, "das");
     char model_dir[128];
     snprintf(model_dir, sizeof model_dir, "%s/model", dir);
     ck_assert(save_model_dir("test", model_dir, &mlp, &ctx));
@@ -367,7 +260,7 @@ END_TEST
 
 START_TEST(train_command_writes_a_model_directory) {
     char dir[64], out[128], data_path[128];
-    make_tmpdir(dir, sizeof dir);
+    make_tmpdir(dir, sizeof dir, "das");
     snprintf(out, sizeof out, "%s/model", dir);
     ck_assert_int_eq(run_quiet(cmd_train, NULL, "train", "--task", "hierarchical-equality", "--examples", "4096",
                                "--epochs", "1", "--batch-size", "256", "--test-examples", "500", "--out", out, NULL),
@@ -418,7 +311,7 @@ END_TEST
 
 START_TEST(resume_continues_bit_for_bit) {
     char dir[64], a[128], b[128], pa[192], pb[192];
-    make_tmpdir(dir, sizeof dir);
+    make_tmpdir(dir, sizeof dir, "das");
     snprintf(a, sizeof a, "%s/whole", dir);
     snprintf(b, sizeof b, "%s/parts", dir);
     ck_assert_int_eq(run_quiet(cmd_das, NULL, "das", SMALL_RUN, "--seed", "2", "--out", a, NULL), 0);
@@ -465,7 +358,7 @@ END_TEST
 
 START_TEST(das_json_summary) {
     char dir[64], capture[128];
-    make_tmpdir(dir, sizeof dir);
+    make_tmpdir(dir, sizeof dir, "das");
     snprintf(capture, sizeof capture, "%s/out.json", dir);
     ck_assert_int_eq(run_quiet(cmd_das, capture, "das", SMALL_RUN, "--hypothesis", "left", "--layer", "1", "--json", NULL),
                      0);
@@ -517,9 +410,7 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("das");
-    TCase *tc = tcase_create("das");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = test_case(s, "das", fixture_setup_iv, fixture_teardown, 300);
     tcase_add_test(tc, argmax_accuracy_by_hand);
     tcase_add_test(tc, das_step_counts_iia);
     tcase_add_test(tc, das_errors);
@@ -531,10 +422,5 @@ int main(void) {
     tcase_add_test(tc, resume_continues_bit_for_bit);
     tcase_add_test(tc, das_json_summary);
     tcase_add_test(tc, command_argument_errors);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(s);
 }

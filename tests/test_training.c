@@ -6,20 +6,16 @@
  * checkpoint (`--checkpoint-every`, `--max-steps`, `--resume`) ends with the
  * very bytes of an uninterrupted run. The commands run in-process. */
 #define _POSIX_C_SOURCE 200809L
-#include <check.h>
-#include <dirent.h>
-#include <fcntl.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli_common.h"
 #include "host.h"
 #include "task_cli.h"
+#include "test_support.h"
 #include "vn_iv_das.h"
 #include "vn_iv_types.h"
 #include "vn_safetensors.h"
@@ -27,51 +23,7 @@
 int cmd_das(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 
-static vn_arena arena;
-static vn_context ctx;
-
-static void setup(void) {
-    vn_host_arena(&arena, NULL);
-    vn_context_init(&ctx, &arena);
-    ck_assert_int_eq(vn_iv_register_ops(), VN_OK);
-}
-
-static void teardown(void) { vn_arena_release(&arena); }
-
-#define CHECK_CTX(expr) ck_assert_msg((expr), "%s failed: %s", #expr, vn_context_message(&ctx))
-
 /* ---- helpers ------------------------------------------------------------------------------- */
-
-static void make_tmpdir(char *path, size_t size) {
-    snprintf(path, size, "/tmp/cvene-test-training-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(path));
-}
-
-static void remove_tree(const char *path) {
-    DIR *d = opendir(path);
-    if (!d) {
-        unlink(path);
-        return;
-    }
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char sub[4096];
-        snprintf(sub, sizeof sub, "%s/%s", path, e->d_name);
-        remove_tree(sub);
-    }
-    closedir(d);
-    rmdir(path);
-}
-
-/* Fails when a file in `dir` is a leftover temporary file. */
-static void assert_no_temporaries(const char *dir) {
-    DIR *d = opendir(dir);
-    ck_assert_msg(d != NULL, "cannot open %s", dir);
-    struct dirent *e;
-    while ((e = readdir(d))) ck_assert_msg(strstr(e->d_name, ".tmp") == NULL, "temporary file left: %s/%s", dir, e->d_name);
-    closedir(d);
-}
 
 static bool exists(const char *dir, const char *name) {
     char path[512];
@@ -80,72 +32,17 @@ static bool exists(const char *dir, const char *name) {
     return stat(path, &st) == 0;
 }
 
-/* Runs a command with stdout and stderr sent to `capture` (NULL:
- * /dev/null); returns its exit status. */
-static int run_argv(int (*cmd)(int, char **), const char *capture, int argc, char **argv) {
-    fflush(stdout);
-    fflush(stderr);
-    int saved_out = dup(1), saved_err = dup(2);
-    int fd = open(capture ? capture : "/dev/null", O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ck_assert(fd >= 0 && saved_out >= 0 && saved_err >= 0);
-    dup2(fd, 1);
-    dup2(fd, 2);
-    int status = cmd(argc, argv);
-    fflush(stdout);
-    fflush(stderr);
-    dup2(saved_out, 1);
-    dup2(saved_err, 2);
-    close(fd);
-    close(saved_out);
-    close(saved_err);
-    return status;
-}
-
-/* The same with the arguments listed, up to NULL. */
-static int run_quiet(int (*cmd)(int, char **), const char *capture, ...) {
-    char *argv[64];
-    int argc = 0;
-    va_list args;
-    va_start(args, capture);
-    for (const char *a; argc < 63 && (a = va_arg(args, const char *));) argv[argc++] = (char *)a;
-    va_end(args);
-    argv[argc] = NULL;
-    return run_argv(cmd, capture, argc, argv);
-}
-
-static char *read_text(const char *path, size_t *size) {
-    unsigned char *data;
-    size_t n;
-    char err[VN_HOST_ERR];
-    ck_assert_msg(vn_host_read_file(path, &data, &n, err), "%s", err);
-    char *text = realloc(data, n + 1);
-    ck_assert_ptr_nonnull(text);
-    text[n] = '\0';
-    if (size) *size = n;
-    return text;
-}
-
-static void assert_same_file(const char *dir_a, const char *dir_b, const char *name) {
+/* Whether dir_a/name and dir_b/name hold the same bytes. */
+static bool same_in(const char *dir_a, const char *dir_b, const char *name) {
     char a[512], b[512];
     snprintf(a, sizeof a, "%s/%s", dir_a, name);
     snprintf(b, sizeof b, "%s/%s", dir_b, name);
-    size_t na, nb;
-    char *x = read_text(a, &na), *y = read_text(b, &nb);
-    ck_assert_msg(na == nb && memcmp(x, y, na) == 0, "%s and %s differ", a, b);
-    free(x);
-    free(y);
+    return same_file(a, b);
 }
 
-static bool same_file(const char *dir_a, const char *dir_b, const char *name) {
-    char a[512], b[512];
-    snprintf(a, sizeof a, "%s/%s", dir_a, name);
-    snprintf(b, sizeof b, "%s/%s", dir_b, name);
-    size_t na, nb;
-    char *x = read_text(a, &na), *y = read_text(b, &nb);
-    bool same = na == nb && memcmp(x, y, na) == 0;
-    free(x);
-    free(y);
-    return same;
+/* Fails, naming both, unless they do. */
+static void assert_same_in(const char *dir_a, const char *dir_b, const char *name) {
+    ck_assert_msg(same_in(dir_a, dir_b, name), "%s/%s and %s/%s differ", dir_a, name, dir_b, name);
 }
 
 /* Reads a checkpoint file: its "step" metadata; the file must open and
@@ -192,6 +89,38 @@ static void parse_failure(const char *text, const char *label, const char *dir, 
     const char *ck = strstr(text, want);
     *c = SIZE_MAX;
     if (ck) ck_assert(sscanf(ck + strlen(want), "%zu)", c) == 1);
+}
+
+/* A temporary directory with the paths of a run that stops at a non-finite
+ * step (bad), of a run stopped at its last checkpoint (ref) and of what the
+ * commands print (capture). */
+typedef struct failing_run {
+    char dir[64], bad[128], ref[128], capture[160];
+} failing_run;
+
+static void failing_run_init(failing_run *r) {
+    make_tmpdir(r->dir, sizeof r->dir, "training");
+    snprintf(r->bad, sizeof r->bad, "%s/bad", r->dir);
+    snprintf(r->ref, sizeof r->ref, "%s/ref", r->dir);
+    snprintf(r->capture, sizeof r->capture, "%s/out.txt", r->dir);
+}
+
+/* What the failed command printed (malloc'd), with its step, epoch and last
+ * checkpoint found by parse_failure. */
+static char *failure_text(const failing_run *r, const char *label, size_t *n, size_t *epoch, size_t *c) {
+    char *text = read_text(r->capture, NULL);
+    parse_failure(text, label, r->bad, n, epoch, c);
+    return text;
+}
+
+/* Resuming r->bad meets the same failure: step n of `epoch`, the last
+ * checkpoint at step c. */
+static void assert_resume_fails_alike(int (*cmd)(int, char **), const char *name, const failing_run *r,
+                                      const char *label, size_t n, size_t epoch, size_t c) {
+    ck_assert_int_eq(run_quiet(cmd, r->capture, name, "--resume", r->bad, NULL), 1);
+    size_t n2, epoch2, c2;
+    free(failure_text(r, label, &n2, &epoch2, &c2));
+    ck_assert(n2 == n && epoch2 == epoch && c2 == c);
 }
 
 /* ---- the steps: what is not finite, and that nothing was updated -------------------------------- */
@@ -368,16 +297,12 @@ END_TEST
 #endif
 
 START_TEST(train_stops_at_a_nonfinite_step_keeping_the_checkpoint) {
-    char dir[64], bad[128], ref[128], capture[160];
-    make_tmpdir(dir, sizeof dir);
-    snprintf(bad, sizeof bad, "%s/bad", dir);
-    snprintf(ref, sizeof ref, "%s/ref", dir);
-    snprintf(capture, sizeof capture, "%s/out.txt", dir);
-    ck_assert_int_eq(run_quiet(cmd_train, capture, "train", TRAIN_TASK, TRAIN_DIVERGES, "--checkpoint-every", "3", "--out",
-                               bad, NULL), 1);
-    char *text = read_text(capture, NULL);
+    failing_run r;
+    failing_run_init(&r);
+    ck_assert_int_eq(run_quiet(cmd_train, r.capture, "train", TRAIN_TASK, TRAIN_DIVERGES, "--checkpoint-every", "3",
+                               "--out", r.bad, NULL), 1);
     size_t n, epoch, c;
-    parse_failure(text, "cvene train: step", bad, &n, &epoch, &c);
+    char *text = failure_text(&r, "cvene train: step", &n, &epoch, &c);
     ck_assert_msg(strstr(text, " is not finite (") != NULL, "%s", text);
     ck_assert_msg(strstr(text, "the loss is not finite") || strstr(text, "gradient of mlp.h.") ||
                       strstr(text, "gradient of score.") || strstr(text, "after the optimizer step"),
@@ -386,30 +311,25 @@ START_TEST(train_stops_at_a_nonfinite_step_keeping_the_checkpoint) {
     ck_assert_msg(c == (n - 1) / 3 * 3, "last checkpoint step %zu for a failure at %zu: %s", c, n, text);
     free(text);
     /* the run wrote no model; its checkpoint is complete, finite, of step c ... */
-    ck_assert(!exists(bad, "model.safetensors") && !exists(bad, "config.json"));
-    ck_assert_uint_eq(checkpoint_step(bad, TRAIN_CHECKPOINT_FORMAT), c);
-    assert_no_temporaries(bad);
+    ck_assert(!exists(r.bad, "model.safetensors") && !exists(r.bad, "config.json"));
+    ck_assert_uint_eq(checkpoint_step(r.bad, TRAIN_CHECKPOINT_FORMAT), c);
+    assert_no_temporaries(r.bad);
     /* ... and the very file a run stopped at step c writes */
     char steps[32];
     snprintf(steps, sizeof steps, "%zu", c);
     ck_assert_int_eq(run_quiet(cmd_train, NULL, "train", TRAIN_TASK, TRAIN_DIVERGES, "--checkpoint-every", "3",
-                               "--max-steps", steps, "--out", ref, NULL), 0);
-    assert_same_file(bad, ref, "checkpoint.safetensors");
+                               "--max-steps", steps, "--out", r.ref, NULL), 0);
+    assert_same_in(r.bad, r.ref, "checkpoint.safetensors");
     /* resuming from it meets the same failure at the same step */
-    ck_assert_int_eq(run_quiet(cmd_train, capture, "train", "--resume", bad, NULL), 1);
-    text = read_text(capture, NULL);
-    size_t n2, epoch2, c2;
-    parse_failure(text, "cvene train: step", bad, &n2, &epoch2, &c2);
-    ck_assert(n2 == n && epoch2 == epoch && c2 == c);
-    free(text);
-    assert_same_file(bad, ref, "checkpoint.safetensors");
-    remove_tree(dir);
+    assert_resume_fails_alike(cmd_train, "train", &r, "cvene train: step", n, epoch, c);
+    assert_same_in(r.bad, r.ref, "checkpoint.safetensors");
+    remove_tree(r.dir);
 }
 END_TEST
 
 START_TEST(train_data_with_an_infinity_stops_without_a_checkpoint) {
     char dir[64], data[128], out[128], capture[160];
-    make_tmpdir(dir, sizeof dir);
+    make_tmpdir(dir, sizeof dir, "training");
     enum { B = 64, H = 4 };
     vn_real rows[B * H];
     int64_t labels[B];
@@ -465,15 +385,15 @@ static void check_train_resume(const char *dir, const char *const *args, size_t 
     ck_assert_int_eq(run_argv(cmd_train, NULL, argc, argv), 0);
     ck_assert_uint_eq(checkpoint_step(parts, TRAIN_CHECKPOINT_FORMAT), strtoull(first, NULL, 10));
     /* a stopped run is a different state: the test would see a missing step */
-    ck_assert(!same_file(whole, parts, "checkpoint.safetensors"));
-    ck_assert(!same_file(whole, parts, "model.safetensors"));
+    ck_assert(!same_in(whole, parts, "checkpoint.safetensors"));
+    ck_assert(!same_in(whole, parts, "model.safetensors"));
     ck_assert_int_eq(run_quiet(cmd_train, NULL, "train", "--resume", parts, "--max-steps", second, NULL), 0);
     ck_assert_uint_eq(checkpoint_step(parts, TRAIN_CHECKPOINT_FORMAT),
                       strtoull(first, NULL, 10) + strtoull(second, NULL, 10));
     ck_assert_int_eq(run_quiet(cmd_train, capture_parts, "train", "--resume", parts, "--json", NULL), 0);
-    assert_same_file(whole, parts, "model.safetensors");
-    assert_same_file(whole, parts, "config.json");
-    assert_same_file(whole, parts, "checkpoint.safetensors");
+    assert_same_in(whole, parts, "model.safetensors");
+    assert_same_in(whole, parts, "config.json");
+    assert_same_in(whole, parts, "checkpoint.safetensors");
     /* the summaries agree on the last epoch's loss and accuracy, to the last digit */
     char *a = read_text(capture_whole, NULL), *b = read_text(capture_parts, NULL);
     static const char *const keys[] = {"\"last_epoch_loss\": ", "\"last_epoch_accuracy\": ", "\"test_accuracy\": ",
@@ -495,7 +415,7 @@ START_TEST(train_resume_is_bit_for_bit_on_the_task) {
     /* AdamW with warm-up and linear decay, dropout (its pass counter is part
      * of the state), stops inside epochs and checkpoints between them */
     char dir[64];
-    make_tmpdir(dir, sizeof dir);
+    make_tmpdir(dir, sizeof dir, "training");
     static const char *const args[] = {TRAIN_TASK, "--pdrop", "0.1", "--warmup-steps", "6", "--weight-decay", "0.01",
                                        "--checkpoint-every", "5"};
     check_train_resume(dir, args, VN_ARRAY_COUNT(args), "7", "30"); /* 37: inside the last epoch */
@@ -507,7 +427,7 @@ START_TEST(train_resume_is_bit_for_bit_on_a_data_file) {
     /* SGD with momentum (its buffer is state) on a data file, cross-entropy,
      * a constant rate, a last batch smaller than the others */
     char dir[64], data[128];
-    make_tmpdir(dir, sizeof dir);
+    make_tmpdir(dir, sizeof dir, "training");
     enum { B = 200, H = 6 };
     vn_real rows[B * H];
     int64_t labels[B];
@@ -553,16 +473,12 @@ END_TEST
 #endif
 
 START_TEST(das_stops_at_a_nonfinite_step_keeping_the_checkpoint) {
-    char dir[64], bad[128], ref[128], capture[160];
-    make_tmpdir(dir, sizeof dir);
-    snprintf(bad, sizeof bad, "%s/bad", dir);
-    snprintf(ref, sizeof ref, "%s/ref", dir);
-    snprintf(capture, sizeof capture, "%s/out.txt", dir);
-    ck_assert_int_eq(run_quiet(cmd_das, capture, "das", DAS_SMALL, DAS_DIVERGES, "--checkpoint-every", "2", "--out", bad,
-                               NULL), 1);
-    char *text = read_text(capture, NULL);
+    failing_run r;
+    failing_run_init(&r);
+    ck_assert_int_eq(run_quiet(cmd_das, r.capture, "das", DAS_SMALL, DAS_DIVERGES, "--checkpoint-every", "2", "--out",
+                               r.bad, NULL), 1);
     size_t n, epoch, c;
-    parse_failure(text, "cvene das: alignment step", bad, &n, &epoch, &c);
+    char *text = failure_text(&r, "cvene das: alignment step", &n, &epoch, &c);
     ck_assert_msg(strstr(text, "the loss is not finite") ||
                       strstr(text, "layer_0_comp_block_output_unit_pos_nunit_1#0.rotate_layer.parametrizations.weight."
                                    "original is not finite after the optimizer step") ||
@@ -572,30 +488,25 @@ START_TEST(das_stops_at_a_nonfinite_step_keeping_the_checkpoint) {
     ck_assert_msg(n > 2 && epoch == 1, "diverged at step %zu (epoch %zu): retune DAS_DIVERGES\n%s", n, epoch, text);
     ck_assert_msg(c == (n - 1) / 2 * 2, "last checkpoint step %zu for a failure at %zu: %s", c, n, text);
     free(text);
-    ck_assert_uint_eq(checkpoint_step(bad, "cvene-das-checkpoint"), c);
-    assert_no_temporaries(bad);
+    ck_assert_uint_eq(checkpoint_step(r.bad, "cvene-das-checkpoint"), c);
+    assert_no_temporaries(r.bad);
     /* the files of the last save are those of a run stopped at step c */
     char steps[32];
     snprintf(steps, sizeof steps, "%zu", c);
     ck_assert_int_eq(run_quiet(cmd_das, NULL, "das", DAS_SMALL, DAS_DIVERGES, "--checkpoint-every", "2", "--max-steps",
-                               steps, "--out", ref, NULL), 0);
+                               steps, "--out", r.ref, NULL), 0);
     static const char *const files[] = {"checkpoint.safetensors", "run.json", "log.csv",
                                         "intervention/interventions.safetensors", "model/model.safetensors"};
-    for (size_t i = 0; i < VN_ARRAY_COUNT(files); i++) assert_same_file(bad, ref, files[i]);
+    for (size_t i = 0; i < VN_ARRAY_COUNT(files); i++) assert_same_in(r.bad, r.ref, files[i]);
     /* resuming it meets the same failure */
-    ck_assert_int_eq(run_quiet(cmd_das, capture, "das", "--resume", bad, NULL), 1);
-    text = read_text(capture, NULL);
-    size_t n2, epoch2, c2;
-    parse_failure(text, "cvene das: alignment step", bad, &n2, &epoch2, &c2);
-    ck_assert(n2 == n && epoch2 == epoch && c2 == c);
-    free(text);
-    remove_tree(dir);
+    assert_resume_fails_alike(cmd_das, "das", &r, "cvene das: alignment step", n, epoch, c);
+    remove_tree(r.dir);
 }
 END_TEST
 
 START_TEST(das_resume_with_checkpoint_every_is_bit_for_bit) {
     char dir[64], whole[128], parts[128];
-    make_tmpdir(dir, sizeof dir);
+    make_tmpdir(dir, sizeof dir, "training");
     snprintf(whole, sizeof whole, "%s/whole", dir);
     snprintf(parts, sizeof parts, "%s/parts", dir);
     ck_assert_int_eq(run_quiet(cmd_das, NULL, "das", DAS_SMALL, "--seed", "3", "--checkpoint-every", "5", "--out", whole,
@@ -603,7 +514,7 @@ START_TEST(das_resume_with_checkpoint_every_is_bit_for_bit) {
     ck_assert_int_eq(run_quiet(cmd_das, NULL, "das", DAS_SMALL, "--seed", "3", "--checkpoint-every", "5", "--max-steps",
                                "7", "--out", parts, NULL), 0);
     ck_assert_uint_eq(checkpoint_step(parts, "cvene-das-checkpoint"), 7);
-    ck_assert(!same_file(whole, parts, "intervention/interventions.safetensors"));
+    ck_assert(!same_in(whole, parts, "intervention/interventions.safetensors"));
     char run_json[192];
     snprintf(run_json, sizeof run_json, "%s/run.json", parts);
     char *run = read_text(run_json, NULL);
@@ -615,7 +526,7 @@ START_TEST(das_resume_with_checkpoint_every_is_bit_for_bit) {
     static const char *const files[] = {"checkpoint.safetensors", "run.json", "log.csv", "plot.svg",
                                         "intervention/interventions.safetensors", "intervention/config.json",
                                         "model/model.safetensors"};
-    for (size_t i = 0; i < VN_ARRAY_COUNT(files); i++) assert_same_file(whole, parts, files[i]);
+    for (size_t i = 0; i < VN_ARRAY_COUNT(files); i++) assert_same_in(whole, parts, files[i]);
     remove_tree(dir);
 }
 END_TEST
@@ -631,7 +542,7 @@ START_TEST(checkpoint_argument_errors) {
     ck_assert_int_eq(run_quiet(cmd_das, NULL, "das", "--checkpoint-every", "0", "--out", "x", NULL), 2);
     /* a das checkpoint is not a train checkpoint, nor the other way round */
     char dir[64], run[128], capture[160];
-    make_tmpdir(dir, sizeof dir);
+    make_tmpdir(dir, sizeof dir, "training");
     snprintf(run, sizeof run, "%s/run", dir);
     snprintf(capture, sizeof capture, "%s/out.txt", dir);
     ck_assert_int_eq(run_quiet(cmd_das, NULL, "das", DAS_SMALL, "--max-steps", "2", "--out", run, NULL), 0);
@@ -645,9 +556,7 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("training");
-    TCase *tc = tcase_create("training");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 300);
+    TCase *tc = test_case(s, "training", fixture_setup_iv, fixture_teardown, 300);
     tcase_add_test(tc, fit_step_names_a_nonfinite_gradient);
     tcase_add_test(tc, fit_step_names_a_nonfinite_loss);
     tcase_add_test(tc, fit_step_names_a_nonfinite_update);
@@ -659,10 +568,5 @@ int main(void) {
     tcase_add_test(tc, das_stops_at_a_nonfinite_step_keeping_the_checkpoint);
     tcase_add_test(tc, das_resume_with_checkpoint_every_is_bit_for_bit);
     tcase_add_test(tc, checkpoint_argument_errors);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(s);
 }
