@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "test_support.h"
 #include "vn_gradcheck.h"
 #include "vn_op_util.h"
 #include "vn_ops.h"
@@ -15,16 +16,6 @@
 #else
 #define TOL 2e-6
 #endif
-
-static vn_arena arena;
-static vn_context ctx;
-
-static void setup(void) {
-    vn_host_arena(&arena, NULL);
-    vn_context_init(&ctx, &arena);
-}
-
-static void teardown(void) { vn_arena_release(&arena); }
 
 static vn_node *leaf_from(const double *values, int ndim, const size_t *shape, unsigned flags) {
     vn_node *n = vn_leaf(&ctx, ndim, shape, flags);
@@ -495,9 +486,7 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("autograd");
-    TCase *tc = tcase_create("engine");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
+    TCase *tc = test_case(s, "engine", fixture_setup, fixture_teardown, 120);
     tcase_add_test(tc, gradcheck_every_registered_op);
     tcase_add_test(tc, gradcheck_catches_a_wrong_backward);
     tcase_add_test(tc, unary_forward_values);
@@ -513,10 +502,5 @@ int main(void) {
     tcase_add_test(tc, errors_are_sticky);
     tcase_add_test(tc, exhausted_arena_is_enomem);
     tcase_add_test(tc, registry_rules);
-    suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run(s);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "test_support.h"
 #include "vn_gradcheck.h"
 #include "vn_iv_io.h"
 #include "vn_iv_model.h"
@@ -28,21 +29,6 @@
 #else
 #define TOL 2e-6
 #endif
-
-static vn_arena arena;
-static vn_context ctx;
-
-static void setup(void) {
-    vn_host_arena(&arena, NULL);
-    vn_context_init(&ctx, &arena);
-    ck_assert_int_eq(vn_iv_register_ops(), VN_OK);
-}
-
-static void teardown(void) { vn_arena_release(&arena); }
-
-#define CHECK_CTX(expr)                                                                          \
-    ck_assert_msg((expr), "%s failed: %s (%s)", #expr, vn_context_message(&ctx),                \
-                  vn_status_string(vn_context_status(&ctx)))
 
 /* The context's error must contain every given fragment; then clears it. */
 static void expect_error(const char *const *fragments, int n) {
@@ -1376,9 +1362,7 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("intervene");
-    TCase *tc = tcase_create("intervene");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
+    TCase *tc = test_case(s, "intervene", fixture_setup_iv, fixture_teardown, 120);
     tcase_add_test(tc, gradcheck_every_intervention_op);
     tcase_add_test(tc, type_table_and_lookup);
     tcase_add_test(tc, a_new_type_registers_without_core_changes);
@@ -1403,10 +1387,5 @@ int main(void) {
     tcase_add_test(tc, data_files);
     tcase_add_test(tc, model_directory_files);
     tcase_add_test(tc, seed_tutorial_claims);
-    suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run(s);
 }

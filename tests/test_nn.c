@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "test_support.h"
 #include "vn_gradcheck.h"
 #include "vn_nn.h"
 #include "vn_ops.h"
@@ -20,64 +21,10 @@
 #define GRAD_ABS_TOL 1e-5   /* ... plus this */
 #define OPTIM_TOL 1e-6      /* absolute, per optimizer step */
 
-static vn_arena arena;
-static vn_context ctx;
-
-static void setup(void) {
-    vn_host_arena(&arena, NULL);
-    vn_context_init(&ctx, &arena);
-}
-
-static void teardown(void) { vn_arena_release(&arena); }
-
-#define CHECK_CTX(expr)                                                                          \
-    ck_assert_msg((expr), "%s failed: %s (%s)", #expr, vn_context_message(&ctx),                \
-                  vn_status_string(vn_context_status(&ctx)))
-
 /* ---- reference files ------------------------------------------------------------- */
 
-typedef struct ref_file {
-    char path[256];
-    unsigned char *bytes;
-    size_t size;
-    vn_arena arena;
-    vn_safetensors st;
-} ref_file;
-
-static void ref_open(ref_file *r, const char *name) {
-    char err[VN_HOST_ERR];
-    snprintf(r->path, sizeof r->path, "data/nn/%s.safetensors", name);
-    ck_assert_msg(vn_host_read_file(r->path, &r->bytes, &r->size, err), "%s", err);
-    vn_host_arena(&r->arena, NULL);
-    vn_status status = vn_safetensors_open(&r->st, r->bytes, r->size, &r->arena, err, sizeof err);
-    ck_assert_msg(status == VN_OK, "%s: %s", r->path, err);
-}
-
-static void ref_close(ref_file *r) {
-    free(r->bytes);
-    vn_arena_release(&r->arena);
-}
-
+/* The shared reader (test_support.h), for data/nn/. */
 static bool ref_has(const ref_file *r, const char *name) { return vn_safetensors_find(&r->st, name) != NULL; }
-
-static const vn_safetensors_entry *ref_entry(const ref_file *r, const char *name) {
-    const vn_safetensors_entry *e = vn_safetensors_find(&r->st, name);
-    ck_assert_msg(e != NULL, "%s has no tensor %s", r->path, name);
-    return e;
-}
-
-static const char *ref_meta(const ref_file *r, const char *key) {
-    const char *value = vn_safetensors_metadata_get(&r->st, key);
-    ck_assert_msg(value != NULL, "%s has no metadata %s", r->path, key);
-    return value;
-}
-
-/* Reads tensor `name` into out[0..n) (n must be its element count). */
-static void ref_read(const ref_file *r, const char *name, vn_real *out, size_t n) {
-    char err[256];
-    vn_status status = vn_safetensors_read_real(ref_entry(r, name), out, n, err, sizeof err);
-    ck_assert_msg(status == VN_OK, "%s: %s", r->path, err);
-}
 
 /* A leaf with the tensor's shape and values. */
 static vn_node *ref_leaf(const ref_file *r, const char *name, unsigned flags) {
@@ -165,7 +112,7 @@ static double worst_logit_error, worst_grad_error;
  * compares logits and the gradients of sum(logits · w). */
 static void check_mlp_case(const char *name) {
     ref_file r;
-    ref_open(&r, name);
+    ref_open(&r, "data/nn", name);
     vn_mlp_config config = case_config(&r);
     vn_mlp m;
     CHECK_CTX(vn_mlp_init(&m, &ctx, &config, NULL) == VN_OK);
@@ -802,7 +749,7 @@ static void check_loss_grad(const ref_file *r, const char *name, const vn_node *
 
 START_TEST(losses_match_pytorch) {
     ref_file r;
-    ref_open(&r, "losses");
+    ref_open(&r, "data/nn", "losses");
     vn_node *logits = ref_leaf(&r, "ce.logits", VN_NODE_PARAM);
     const vn_safetensors_entry *e = ref_entry(&r, "ce.labels");
     int64_t labels[5];
@@ -988,7 +935,7 @@ static void check_optim_case(const char *name) {
     ref_file r;
     char file[96], key[64];
     snprintf(file, sizeof file, "optim_%s", name);
-    ref_open(&r, file);
+    ref_open(&r, "data/nn", file);
     const char *kind = ref_meta(&r, "kind");
     vn_optim_kind k = strcmp(kind, "sgd") == 0 ? VN_OPTIM_SGD : strcmp(kind, "adam") == 0 ? VN_OPTIM_ADAM : VN_OPTIM_ADAMW;
     vn_optim_options o = vn_optim_defaults(k);
@@ -1312,9 +1259,7 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("nn");
-    TCase *tc = tcase_create("nn");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
+    TCase *tc = test_case(s, "nn", fixture_setup, fixture_teardown, 120);
     tcase_add_test(tc, mlp_matches_pytorch);
     tcase_add_test(tc, mlp_gradients_match_finite_differences);
     tcase_add_test(tc, mlp_parameters_names_and_init);
@@ -1334,10 +1279,5 @@ int main(void) {
     tcase_add_test(tc, params_finite_names_the_first);
     tcase_add_test(tc, linear_warmup_schedule);
     tcase_add_test(tc, training_converges_without_allocating);
-    suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run(s);
 }

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "test_support.h"
 #include "vn_iv_io.h"
 #include "vn_iv_model.h"
 #include "vn_iv_types.h"
@@ -23,17 +24,6 @@
 #include "vn_safetensors.h"
 
 #define ERR 512
-
-static vn_arena arena;
-static vn_context ctx;
-
-static void setup(void) {
-    vn_host_arena(&arena, NULL);
-    vn_context_init(&ctx, &arena);
-    ck_assert_int_eq(vn_iv_register_ops(), VN_OK);
-}
-
-static void teardown(void) { vn_arena_release(&arena); }
 
 /* A writer that appends to a string (for warnings). */
 typedef struct text {
@@ -410,31 +400,22 @@ END_TEST
 
 static Suite *regressions_suite(void) {
     Suite *s = suite_create("regressions");
-    TCase *model = tcase_create("model_dir");
-    tcase_add_checked_fixture(model, setup, teardown);
+    TCase *model = test_case(s, "model_dir", fixture_setup_iv, fixture_teardown, 0);
     tcase_add_test(model, test_model_config_key_with_nul);
     tcase_add_test(model, test_model_weights_name_with_nul);
-    suite_add_tcase(s, model);
-    TCase *data = tcase_create("intervene");
-    tcase_add_checked_fixture(data, setup, teardown);
+    TCase *data = test_case(s, "intervene", fixture_setup_iv, fixture_teardown, 0);
     tcase_add_test(data, test_data_float_labels);
     tcase_add_test(data, test_data_tensor_name_with_nul);
     tcase_add_test(data, test_data_metadata_with_nul);
     tcase_add_test(data, test_iv_tensor_name_with_nul);
     tcase_add_test(data, test_iv_config_key_with_nul);
     tcase_add_test(data, test_iv_parametrisation_nonfinite);
-    suite_add_tcase(s, data);
-    TCase *cli = tcase_create("cli");
+    TCase *cli = test_case(s, "cli", NULL, NULL, 0);
     tcase_add_test(cli, test_eval_empty_batch);
-    suite_add_tcase(s, cli);
     return s;
 }
 
 int main(int argc, char **argv) {
     cvene_path = argc > 1 ? argv[1] : NULL;
-    SRunner *runner = srunner_create(regressions_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(regressions_suite());
 }

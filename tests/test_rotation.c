@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "test_support.h"
 #include "vn_gradcheck.h"
 #include "vn_iv_rotation.h"
 #include "vn_nn.h"
@@ -23,20 +24,10 @@
 #define DX_REL_TOL 1e-4
 #define EPS ((double)VN_REAL_EPSILON)
 
-static vn_arena arena;
-static vn_context ctx;
-
 static void setup(void) {
-    vn_host_arena(&arena, NULL);
-    vn_context_init(&ctx, &arena);
+    fixture_setup();
     ck_assert_int_eq(vn_iv_rotation_register_ops(), VN_OK);
 }
-
-static void teardown(void) { vn_arena_release(&arena); }
-
-#define CHECK_CTX(expr)                                                                          \
-    ck_assert_msg((expr), "%s failed: %s (%s)", #expr, vn_context_message(&ctx),                \
-                  vn_status_string(vn_context_status(&ctx)))
 
 static const vn_iv_orth_map all_maps[] = {VN_IV_ORTH_MATRIX_EXP, VN_IV_ORTH_HOUSEHOLDER,
                                           VN_IV_ORTH_CAYLEY};
@@ -159,40 +150,8 @@ END_TEST
 
 /* ---- PyTorch reference cases -------------------------------------------------------- */
 
-typedef struct ref_file {
-    char path[256];
-    unsigned char *bytes;
-    size_t size;
-    vn_arena arena;
-    vn_safetensors st;
-} ref_file;
-
-static void ref_open(ref_file *r, const char *name) {
-    char err[VN_HOST_ERR];
-    snprintf(r->path, sizeof r->path, "data/rotation/%s.safetensors", name);
-    ck_assert_msg(vn_host_read_file(r->path, &r->bytes, &r->size, err), "%s", err);
-    vn_host_arena(&r->arena, NULL);
-    vn_status status = vn_safetensors_open(&r->st, r->bytes, r->size, &r->arena, err, sizeof err);
-    ck_assert_msg(status == VN_OK, "%s: %s", r->path, err);
-}
-
-static void ref_close(ref_file *r) {
-    free(r->bytes);
-    vn_arena_release(&r->arena);
-}
-
-static void ref_read(const ref_file *r, const char *name, vn_real *out, size_t n) {
-    char err[256];
-    const vn_safetensors_entry *e = vn_safetensors_find(&r->st, name);
-    ck_assert_msg(e != NULL, "%s has no tensor %s", r->path, name);
-    vn_status status = vn_safetensors_read_real(e, out, n, err, sizeof err);
-    ck_assert_msg(status == VN_OK, "%s: %s", r->path, err);
-}
-
 static size_t ref_meta_size(const ref_file *r, const char *key) {
-    const char *value = vn_safetensors_metadata_get(&r->st, key);
-    ck_assert_msg(value != NULL, "%s has no metadata %s", r->path, key);
-    return (size_t)strtoul(value, NULL, 10);
+    return (size_t)strtoul(ref_meta(r, key), NULL, 10);
 }
 
 static const char *const ref_names[] = {
@@ -203,7 +162,7 @@ static const char *const ref_names[] = {
 START_TEST(pytorch_reference) {
     for (size_t f = 0; f < VN_ARRAY_COUNT(ref_names); f++) {
         ref_file r;
-        ref_open(&r, ref_names[f]);
+        ref_open(&r, "data/rotation", ref_names[f]);
         size_t n = ref_meta_size(&r, "n"), m = ref_meta_size(&r, "m");
         vn_iv_orth_map map;
         ck_assert_int_eq(vn_iv_orth_map_lookup(vn_safetensors_metadata_get(&r.st, "map"), &map), VN_OK);
@@ -824,9 +783,7 @@ END_TEST
 
 static Suite *rotation_suite(void) {
     Suite *s = suite_create("rotation");
-    TCase *tc = tcase_create("core");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 600);
+    TCase *tc = test_case(s, "core", setup, fixture_teardown, 600);
     tcase_add_test(tc, map_names_and_registry);
     tcase_add_test(tc, gradcheck_every_map);
     tcase_add_test(tc, expm_more_squarings_than_sized);
@@ -842,14 +799,9 @@ static Suite *rotation_suite(void) {
     tcase_add_test(tc, orthogonal_after_adam);
     tcase_add_test(tc, shape_and_value_errors);
     tcase_add_test(tc, householder_diagonal_signs);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void) {
-    SRunner *runner = srunner_create(rotation_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run(rotation_suite());
 }

@@ -11,25 +11,13 @@
 #include <string.h>
 
 #include "host.h"
+#include "test_support.h"
 #include "vn_iv_das.h"
 #include "vn_iv_model.h"
 #include "vn_iv_task.h"
 #include "vn_iv_types.h"
 
 enum { DIM = 4, WIDTH = 4 * DIM };
-
-static vn_arena arena;
-static vn_context ctx;
-
-static void setup(void) {
-    vn_host_arena(&arena, NULL);
-    vn_context_init(&ctx, &arena);
-    ck_assert_int_eq(vn_iv_register_ops(), VN_OK);
-}
-
-static void teardown(void) { vn_arena_release(&arena); }
-
-#define CHECK_CTX(expr) ck_assert_msg((expr), "%s failed: %s", #expr, vn_context_message(&ctx))
 
 /* |count/n − p| within tol. */
 static void assert_rate(size_t count, size_t n, double p, double tol, const char *what) {
@@ -347,9 +335,7 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("task");
-    TCase *tc = tcase_create("hierarchical_equality");
-    tcase_add_checked_fixture(tc, setup, teardown);
-    tcase_set_timeout(tc, 120);
+    TCase *tc = test_case(s, "hierarchical_equality", fixture_setup_iv, fixture_teardown, 120);
     tcase_add_test(tc, causal_model_by_hand);
     tcase_add_test(tc, coordinates_are_rounded_uniforms);
     tcase_add_test(tc, factual_sampler_balance_and_patterns);
@@ -360,10 +346,5 @@ int main(void) {
     tcase_add_test(tc, seeded_datasets_are_functions_of_seed_stream_index);
     tcase_add_test(tc, handcrafted_mlp_solves_the_task);
     tcase_add_test(tc, handcrafted_mlp_vanilla_iia_is_one);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(s);
 }
