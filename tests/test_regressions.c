@@ -157,6 +157,23 @@ END_TEST
  * not in gcc's) stopped on it; on x86 the cast happens to give INT64_MIN,
  * so a gcc build reported an error by accident. The values are now checked
  * before the cast, and the message says what is wrong with them. */
+/* vn_iv_data_parse for the seed case of a file with base, source 0 and the
+ * tensor `tensor` (a header entry: F32, shape [1], data at [256,260])
+ * holding v; the batch in *batch, the message in err. */
+static vn_status parse_float_tensor(seed_case *c, const char *tensor, float v, vn_iv_batch *batch, char *err) {
+    char header[512];
+    snprintf(header, sizeof header,
+             "{\"base\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[0,128]},"
+             "\"source.0\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[128,256]},%s}",
+             tensor);
+    size_t size;
+    unsigned char *file = raw_file(header, 260, &size);
+    memcpy(file + size - 4, &v, 4);
+    vn_status status = vn_iv_data_parse(file, size, &c->model, 32, 2, &arena, batch, err, ERR);
+    free(file);
+    return status;
+}
+
 START_TEST(test_data_float_labels) {
     seed_case c;
     load_seed_case(&c);
@@ -165,37 +182,20 @@ START_TEST(test_data_float_labels) {
     static const char *const tensors[2][2] = {
         {"labels", "\"labels\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[256,260]}"},
         {"active.0", "\"active.0\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[256,260]}"}};
-    char header[512], err[ERR];
+    char err[ERR];
     for (size_t t = 0; t < 2; t++) {
         for (size_t i = 0; i < n_bad + 3; i++) {
             float v = i < n_bad ? bad[i] : i == n_bad ? (float)NAN : i == n_bad + 1 ? (float)INFINITY : -(float)INFINITY;
-            snprintf(header, sizeof header,
-                     "{\"base\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[0,128]},"
-                     "\"source.0\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[128,256]},%s}",
-                     tensors[t][1]);
-            size_t size;
-            unsigned char *file = raw_file(header, 260, &size);
-            memcpy(file + size - 4, &v, 4);
             vn_iv_batch batch;
             err[0] = '\0';
-            vn_status status = vn_iv_data_parse(file, size, &c.model, 32, 2, &arena, &batch, err, ERR);
-            free(file);
+            vn_status status = parse_float_tensor(&c, tensors[t][1], v, &batch, err);
             ck_assert_msg(status == VN_EFORMAT, "%s = %g: status %d (%s)", tensors[t][0], (double)v, status, err);
             ck_assert_msg(strstr(err, tensors[t][0]) && (strstr(err, "not an integer") || strstr(err, "outside")),
                           "%s = %g: %s", tensors[t][0], (double)v, err);
         }
         /* Whole numbers in range are still read. */
-        float one = 1;
-        snprintf(header, sizeof header,
-                 "{\"base\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[0,128]},"
-                 "\"source.0\":{\"dtype\":\"F32\",\"shape\":[1,1,32],\"data_offsets\":[128,256]},%s}",
-                 tensors[t][1]);
-        size_t size;
-        unsigned char *file = raw_file(header, 260, &size);
-        memcpy(file + size - 4, &one, 4);
         vn_iv_batch batch;
-        vn_status status = vn_iv_data_parse(file, size, &c.model, 32, 2, &arena, &batch, err, ERR);
-        free(file);
+        vn_status status = parse_float_tensor(&c, tensors[t][1], 1, &batch, err);
         ck_assert_msg(status == VN_OK, "%s = 1: %s", tensors[t][0], err);
         ck_assert(t == 0 ? batch.labels[0] == 1 : batch.active[0][0] == 1);
     }
