@@ -52,6 +52,7 @@
 #include "cli_common.h"
 #include "task_cli.h"
 #include "host.h"
+#include "test_support.h"
 #include "vn_iv_io.h"
 #include "vn_iv_model.h"
 #include "vn_iv_types.h"
@@ -234,22 +235,6 @@ static stamps check_dirs(const char *root) {
     return st;
 }
 
-static void remove_tree(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..")) continue;
-        char path[512];
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-        struct stat sb;
-        if (lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) remove_tree(path);
-        else unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 static double now(void) { return vn_host_seconds(); }
 
 START_TEST(test_kill_during_save) {
@@ -430,20 +415,13 @@ END_TEST
 
 static Suite *atomic_suite(void) {
     Suite *s = suite_create("atomic_save");
-    TCase *stale = tcase_create("stale");
+    TCase *stale = test_case(s, "stale", NULL, NULL, 0);
     tcase_add_test(stale, test_stale_temp_files_removed);
-    suite_add_tcase(s, stale);
-    TCase *tc = tcase_create("kill");
-    tcase_set_timeout(tc, 900);
+    TCase *tc = test_case(s, "kill", NULL, NULL, 900);
     tcase_add_test(tc, test_kill_during_save);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void) {
-    SRunner *runner = srunner_create(atomic_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(atomic_suite());
 }

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "render.h"
+#include "test_support.h"
 #include "vn_ops.h"
 
 #ifdef CVENE_HAVE_CGRAPH
@@ -715,8 +716,7 @@ int main(int argc, char **argv) {
     }
 #endif
     Suite *s = suite_create("dot");
-    TCase *tc = tcase_create(graphviz ? "graphviz" : "writer");
-    tcase_set_timeout(tc, 120);
+    TCase *tc = test_case(s, graphviz ? "graphviz" : "writer", NULL, NULL, 120);
     if (graphviz) {
 #ifdef CVENE_HAVE_CGRAPH
         tcase_add_test(tc, seed_graphs_parse);
@@ -735,10 +735,5 @@ int main(int argc, char **argv) {
         tcase_add_test(tc, node_lists);
         tcase_add_test(tc, trace_sends);
     }
-    suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed ? 1 : 0;
+    return test_run(s);
 }

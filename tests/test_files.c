@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "test_support.h"
 #include "vn_json.h"
 #include "vn_safetensors.h"
 
@@ -1926,8 +1927,7 @@ END_TEST
 
 static Suite *files_suite(void) {
     Suite *s = suite_create("files");
-    TCase *json = tcase_create("json");
-    tcase_set_timeout(json, 300);
+    TCase *json = test_case(s, "json", NULL, NULL, 300);
     tcase_add_test(json, test_json_values);
     tcase_add_test(json, test_json_numbers);
     tcase_add_loop_test(json, test_json_reject, 0, (int)(sizeof bad_json / sizeof bad_json[0]));
@@ -1940,20 +1940,16 @@ static Suite *files_suite(void) {
 #if LDBL_MANT_DIG >= 64
     tcase_add_test(json, test_json_parse_halfway);
 #endif
-    suite_add_tcase(s, json);
 
-    TCase *writer = tcase_create("json_writer");
-    tcase_set_timeout(writer, 300);
+    TCase *writer = test_case(s, "json_writer", NULL, NULL, 300);
     tcase_add_test(writer, test_json_write_numbers);
     tcase_add_test(writer, test_json_write_roundtrip_random);
     tcase_add_test(writer, test_json_write_compact_and_pretty);
     tcase_add_test(writer, test_json_write_strings);
     tcase_add_test(writer, test_json_write_misuse);
     tcase_add_test(writer, test_json_dom_roundtrip);
-    suite_add_tcase(s, writer);
 
-    TCase *st = tcase_create("safetensors");
-    tcase_set_timeout(st, 300);
+    TCase *st = test_case(s, "safetensors", NULL, NULL, 300);
     tcase_add_test(st, test_st_reference_bytes);
     tcase_add_test(st, test_st_roundtrip);
     tcase_add_test(st, test_st_roundtrip_random);
@@ -1961,24 +1957,17 @@ static Suite *files_suite(void) {
     tcase_add_test(st, test_st_valid_variants);
     tcase_add_test(st, test_st_reference_cases);
     tcase_add_test(st, test_st_reference_details);
-    suite_add_tcase(s, st);
 
-    TCase *bad = tcase_create("safetensors_malformed");
-    tcase_set_timeout(bad, 300);
+    TCase *bad = test_case(s, "safetensors_malformed", NULL, NULL, 300);
     tcase_add_loop_test(bad, test_st_malformed, 0, (int)(sizeof bad_st / sizeof bad_st[0]));
     tcase_add_test(bad, test_st_conversion_errors);
     tcase_add_test(bad, test_st_header_length);
     tcase_add_test(bad, test_st_truncated_everywhere);
     tcase_add_test(bad, test_st_fuzz);
     tcase_add_test(bad, test_st_out_of_memory);
-    suite_add_tcase(s, bad);
     return s;
 }
 
 int main(void) {
-    SRunner *runner = srunner_create(files_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run(files_suite());
 }

@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_support.h"
 #include "vn_math.h"
 
 /* ------------------------------------------------------------ helpers */
@@ -542,13 +543,11 @@ END_TEST
 
 static Suite *math_suite(void) {
     Suite *s = suite_create("math");
-    TCase *tc = tcase_create("special");
+    TCase *tc = test_case(s, "special", NULL, NULL, 0);
     tcase_add_test(tc, test_special_values);
     tcase_add_test(tc, test_exact_identities);
-    suite_add_tcase(s, tc);
 
-    TCase *tf = tcase_create("float");
-    tcase_set_timeout(tf, 300);
+    TCase *tf = test_case(s, "float", NULL, NULL, 300);
     tcase_add_test(tf, test_expf_accuracy);
     tcase_add_test(tf, test_expm1f_accuracy);
     tcase_add_test(tf, test_logf_accuracy);
@@ -556,10 +555,8 @@ static Suite *math_suite(void) {
     tcase_add_test(tf, test_tanhf_accuracy);
     tcase_add_test(tf, test_erff_accuracy);
     tcase_add_test(tf, test_sqrtf_exact);
-    suite_add_tcase(s, tf);
 
-    TCase *td = tcase_create("double");
-    tcase_set_timeout(td, 300);
+    TCase *td = test_case(s, "double", NULL, NULL, 300);
     tcase_add_test(td, test_exp_accuracy);
     tcase_add_test(td, test_expm1_accuracy);
     tcase_add_test(td, test_log_accuracy);
@@ -567,14 +564,9 @@ static Suite *math_suite(void) {
     tcase_add_test(td, test_tanh_accuracy);
     tcase_add_test(td, test_erf_accuracy);
     tcase_add_test(td, test_sqrt_exact);
-    suite_add_tcase(s, td);
     return s;
 }
 
 int main(void) {
-    SRunner *sr = srunner_create(math_suite());
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed == 0 ? 0 : 1;
+    return test_run(math_suite());
 }

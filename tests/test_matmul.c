@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "test_support.h"
 #include "vn_kernels.h"
 
 /* ---- helpers ------------------------------------------------------------ */
@@ -372,8 +373,7 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("matmul");
-    TCase *tc = tcase_create("gemm");
-    tcase_set_timeout(tc, 600);
+    TCase *tc = test_case(s, "gemm", NULL, NULL, 600);
     tcase_add_test(tc, gemm_empty_and_k_zero);
     tcase_add_test(tc, gemm_small_exact);
     tcase_add_test(tc, gemm_small_shapes);
@@ -383,10 +383,5 @@ int main(void) {
     tcase_add_loop_test(tc, gemm_deterministic, 0, (int)VN_ARRAY_COUNT(parallel_cases));
     tcase_add_loop_test(tc, gemm_parallel_hook_bitwise, 0, (int)VN_ARRAY_COUNT(parallel_cases));
     tcase_add_test(tc, parallel_for_covers_range);
-    suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run(s);
 }

@@ -39,6 +39,7 @@
 
 #include "cli_common.h"
 #include "host.h"
+#include "test_support.h"
 #include "vn_iv_io.h"
 #include "vn_iv_model.h"
 #include "vn_iv_types.h"
@@ -270,25 +271,6 @@ static void check_save_dir(const char *dir, const files *old, unsigned char *con
     }
 }
 
-static void make_temp_dir(char *out, size_t size) {
-    snprintf(out, size, "/tmp/cvene-oom-XXXXXX");
-    ck_assert_ptr_nonnull(mkdtemp(out));
-}
-
-static void remove_dir(const char *dir) {
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        char path[512];
-        join(path, sizeof path, dir, e->d_name);
-        unlink(path);
-    }
-    closedir(d);
-    rmdir(dir);
-}
-
 /* Prepares the world for stage s: runs the earlier stages (up to the
  * forward pass) without failures. Before a save, changes every
  * intervention parameter and gives each representation its own
@@ -326,7 +308,7 @@ static size_t oom_loop(const char *dir, stage s) {
         world w;
         world_init(&w);
         prepare(&w, s, &f);
-        make_temp_dir(ref_dir, sizeof ref_dir);
+        make_tmpdir(ref_dir, sizeof ref_dir, "oom");
         snprintf(w.save_dir, sizeof w.save_dir, "%s", ref_dir);
         ck_assert_msg(run_stage(&w, S_SAVE, &f) == VN_OK, "save without failures: %s", w.message);
         world_done(&w);
@@ -340,10 +322,10 @@ static size_t oom_loop(const char *dir, stage s) {
                       "the saved config.json equals the old one: the test could not tell them apart");
         ck_assert_msg(want_size[1] != f.iv_tensors_size || memcmp(want[1], f.iv_tensors, want_size[1]) != 0,
                       "the saved tensors equal the old ones: the test could not tell them apart");
-        remove_dir(ref_dir);
+        remove_tree(ref_dir);
     }
     char save_dir[256] = "";
-    if (s == S_SAVE) make_temp_dir(save_dir, sizeof save_dir);
+    if (s == S_SAVE) make_tmpdir(save_dir, sizeof save_dir, "oom");
     size_t k;
     for (k = 1;; k++) {
         world w;
@@ -394,7 +376,7 @@ static size_t oom_loop(const char *dir, stage s) {
         world_done(&w);
         ck_assert_msg(k < 1000000, "stage %s never completes", stage_names[s]);
     }
-    if (s == S_SAVE) remove_dir(save_dir);
+    if (s == S_SAVE) remove_tree(save_dir);
     free(want[0]);
     free(want[1]);
     free_files(&f);
@@ -459,23 +441,16 @@ END_TEST
 
 static Suite *oom_suite(void) {
     Suite *s = suite_create("oom");
-    TCase *tc = tcase_create("injection");
-    tcase_add_checked_fixture(tc, setup, NULL);
-    tcase_set_timeout(tc, 900);
+    TCase *tc = test_case(s, "injection", setup, NULL, 900);
     tcase_add_test(tc, test_fail_at);
     tcase_add_test(tc, test_oom_model);
     tcase_add_test(tc, test_oom_intervention);
     tcase_add_test(tc, test_oom_data);
     tcase_add_test(tc, test_oom_forward_backward);
     tcase_add_test(tc, test_oom_save);
-    suite_add_tcase(s, tc);
     return s;
 }
 
 int main(void) {
-    SRunner *runner = srunner_create(oom_suite());
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return test_run(oom_suite());
 }

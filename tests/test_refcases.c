@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "host.h"
+#include "test_support.h"
 #include "vn_json.h"
 #include "vn_safetensors.h"
 
@@ -410,15 +411,9 @@ int main(int argc, char **argv) {
     }
     find_cases();
     Suite *s = suite_create("refcases");
-    TCase *tc = tcase_create("cases");
-    tcase_set_timeout(tc, 120);
+    TCase *tc = test_case(s, "cases", NULL, NULL, 120);
     tcase_add_loop_test(tc, reference_case, 0, n_cases);
     tcase_add_test(tc, every_root_has_cases);
     tcase_add_test(tc, command_line_paths);
-    suite_add_tcase(s, tc);
-    SRunner *sr = srunner_create(s);
-    srunner_run_all(sr, CK_NORMAL);
-    int failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    return failed ? 1 : 0;
+    return test_run(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "host.h"
+#include "test_support.h"
 #include "vn_arena.h"
 #include "vn_kernels.h"
 #include "vn_rng.h"
@@ -379,7 +380,7 @@ END_TEST
 
 int main(void) {
     Suite *s = suite_create("tensor");
-    TCase *tc = tcase_create("core");
+    TCase *tc = test_case(s, "core", NULL, NULL, 0);
     tcase_add_test(tc, arena_buffer_alignment_and_exhaustion);
     tcase_add_test(tc, arena_mark_rewind_reuses_memory);
     tcase_add_test(tc, arena_callback_reaches_steady_state);
@@ -395,10 +396,5 @@ int main(void) {
     tcase_add_test(tc, format_matches_printf);
     tcase_add_test(tc, writef_handles_long_output);
     tcase_add_test(tc, writef_reports_writer_failure);
-    suite_add_tcase(s, tc);
-    SRunner *runner = srunner_create(s);
-    srunner_run_all(runner, CK_NORMAL);
-    int failed = srunner_ntests_failed(runner);
-    srunner_free(runner);
-    return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+    return test_run(s);
 }
