@@ -277,13 +277,8 @@ START_TEST(train_command_writes_a_model_directory) {
     vn_rng_seed(&rng, 1, 1);
     vn_rng_fill_uniform(&rng, rows, B * H, -1, 1);
     for (size_t b = 0; b < B; b++) labels[b] = rows[b * H] > 0;
-    size_t shape[2] = {B, H}, lshape[1] = {B};
-    vn_tensor t;
-    vn_tensor_wrap(&t, rows, 2, shape);
-    vn_safetensors_item items[2] = {vn_safetensors_item_real("base", &t, VN_ST_F32),
-                                    vn_safetensors_item_int64("labels", labels, 1, lshape)};
     snprintf(data_path, sizeof data_path, "%s/data.safetensors", dir);
-    ck_assert(cli_write_safetensors("test", data_path, items, 2));
+    write_data_file(data_path, rows, labels, B, H);
     snprintf(out, sizeof out, "%s/data_model", dir);
     char capture[160];
     snprintf(capture, sizeof capture, "%s/out.json", dir);

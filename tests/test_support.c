@@ -115,6 +115,21 @@ bool same_file(const char *a, const char *b) {
 
 void assert_same_file(const char *a, const char *b) { ck_assert_msg(same_file(a, b), "%s and %s differ", a, b); }
 
+void write_data_file(const char *path, vn_real *rows, const int64_t *labels, size_t batch, size_t width) {
+    size_t shape[2] = {batch, width}, lshape[1] = {batch};
+    vn_tensor t;
+    ck_assert_int_eq(vn_tensor_wrap(&t, rows, 2, shape), VN_OK);
+    vn_safetensors_item items[2] = {vn_safetensors_item_real("base", &t, VN_ST_F32),
+                                    vn_safetensors_item_int64("labels", labels, 1, lshape)};
+    vn_host_buffer buffer = {0};
+    char err[VN_HOST_ERR];
+    vn_status status = vn_safetensors_write(vn_host_buffer_write, &buffer, items, 2, NULL, 0, err, sizeof err);
+    ck_assert_msg(status == VN_OK, "%s: %s", path, err);
+    bool written = vn_host_write_file_atomic(path, buffer.data, buffer.size, err);
+    vn_host_buffer_free(&buffer);
+    ck_assert_msg(written, "%s", err);
+}
+
 int run_argv(int (*cmd)(int, char **), const char *capture, int argc, char **argv) {
     fflush(stdout);
     fflush(stderr);

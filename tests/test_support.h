@@ -1,8 +1,9 @@
 /* test_support.h — what the Check suites share: the fixture's arena and
  * context, CHECK_CTX, temporary directories (make_tmpdir, remove_tree,
- * assert_no_temporaries), running a command in-process with its output sent
- * to a file (run_quiet), reading a file as text, PyTorch reference files
- * (ref_file) and a suite's test cases and run (test_case, test_run). */
+ * assert_no_temporaries), reading and writing files, running a command
+ * in-process with its output sent to a file (run_quiet), PyTorch
+ * reference files (ref_file) and a suite's test cases and run
+ * (test_case, test_run). */
 #ifndef CVENE_TEST_SUPPORT_H
 #define CVENE_TEST_SUPPORT_H
 
@@ -64,6 +65,10 @@ char *read_text(const char *path, size_t *size);
 bool same_file(const char *a, const char *b);
 /* Fails, naming both, unless they do. */
 void assert_same_file(const char *a, const char *b);
+
+/* Writes the data file of `cvene train --data` to `path`: "base", rows
+ * (batch × width, stored as F32), and "labels". */
+void write_data_file(const char *path, vn_real *rows, const int64_t *labels, size_t batch, size_t width);
 
 /* Runs cmd(argc, argv) with stdout and stderr sent to `capture` (a file
  * path, or NULL for /dev/null); returns its exit status. */

@@ -336,13 +336,8 @@ START_TEST(train_data_with_an_infinity_stops_without_a_checkpoint) {
     for (size_t i = 0; i < B * H; i++) rows[i] = (vn_real)((double)(i % 7) / 7 - 0.5);
     for (size_t b = 0; b < B; b++) labels[b] = rows[b * H] > 0;
     rows[37 * H + 2] = (vn_real)INFINITY;
-    size_t shape[2] = {B, H}, lshape[1] = {B};
-    vn_tensor t;
-    vn_tensor_wrap(&t, rows, 2, shape);
-    vn_safetensors_item items[2] = {vn_safetensors_item_real("base", &t, VN_ST_F32),
-                                    vn_safetensors_item_int64("labels", labels, 1, lshape)};
     snprintf(data, sizeof data, "%s/data.safetensors", dir);
-    ck_assert(cli_write_safetensors("test", data, items, 2));
+    write_data_file(data, rows, labels, B, H);
     snprintf(out, sizeof out, "%s/model", dir);
     snprintf(capture, sizeof capture, "%s/out.txt", dir);
     /* one batch per epoch: the first step meets the infinity */
@@ -435,20 +430,15 @@ START_TEST(train_resume_is_bit_for_bit_on_a_data_file) {
     vn_rng_seed(&rng, 7, 7);
     vn_rng_fill_uniform(&rng, rows, B * H, -1, 1);
     for (size_t b = 0; b < B; b++) labels[b] = (rows[b * H] > 0) + (rows[b * H + 1] > 0);
-    size_t shape[2] = {B, H}, lshape[1] = {B};
-    vn_tensor t;
-    vn_tensor_wrap(&t, rows, 2, shape);
-    vn_safetensors_item items[2] = {vn_safetensors_item_real("base", &t, VN_ST_F32),
-                                    vn_safetensors_item_int64("labels", labels, 1, lshape)};
     snprintf(data, sizeof data, "%s/data.safetensors", dir);
-    ck_assert(cli_write_safetensors("test", data, items, 2));
+    write_data_file(data, rows, labels, B, H);
     const char *const args[] = {"--data", data, "--num-classes", "3", "--n-layer", "2", "--epochs", "4",
                                 "--batch-size", "32", "--optimizer", "sgd", "--momentum", "0.9", "--lr", "0.05",
                                 "--schedule", "constant", "--checkpoint-every", "8"};
     check_train_resume(dir, args, VN_ARRAY_COUNT(args), "3", "20"); /* 23 of 28: the last epoch */
     /* a different data file is refused */
     rows[0] = -rows[0];
-    ck_assert(cli_write_safetensors("test", data, items, 2));
+    write_data_file(data, rows, labels, B, H);
     char parts[128], capture[160];
     snprintf(parts, sizeof parts, "%s/parts", dir);
     snprintf(capture, sizeof capture, "%s/out.txt", dir);
