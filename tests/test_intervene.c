@@ -123,22 +123,7 @@ START_TEST(gradcheck_every_intervention_op) {
         const vn_op *op = vn_op_at(k);
         if (strncmp(op->name, "iv_", 3) != 0) continue;
         ops++;
-        int cases = 0;
-        for (int index = 0;; index++) {
-            vn_context_mark mark = vn_context_mark_get(&ctx);
-            vn_gradcheck_result result;
-            vn_node *node;
-            bool built;
-            vn_status status = vn_gradcheck_case(&ctx, op, index, &options, &result, &node, &built);
-            ck_assert_msg(status == VN_OK, "%s case %d: %s", op->name, index, vn_context_message(&ctx));
-            if (!built) break;
-            cases++;
-            ck_assert_msg(result.checked > 0, "%s case %d checked nothing", op->name, index);
-            ck_assert_msg(result.failed == 0, "%s case %d: %zu of %zu off; worst input %d[%zu]: %.9g vs %.9g",
-                          op->name, index, result.failed, result.checked, result.worst_input, result.worst_index,
-                          result.worst_analytic, result.worst_numeric);
-            vn_context_rewind(&ctx, mark);
-        }
+        int cases = gradcheck_op_cases(op, &options);
         ck_assert_msg(cases >= 2, "op %s has %d gradcheck cases", op->name, cases);
     }
     ck_assert_int_eq(ops, VN_IV_TYPE_COUNT + 2); /* every type, gather and scatter */

@@ -30,6 +30,27 @@ void fixture_setup_iv(void) {
 
 void fixture_teardown(void) { vn_arena_release(&arena); }
 
+int gradcheck_op_cases(const vn_op *op, const vn_gradcheck_options *options) {
+    int cases = 0;
+    for (int index = 0;; index++) {
+        vn_context_mark mark = vn_context_mark_get(&ctx);
+        vn_gradcheck_result result;
+        vn_node *node;
+        bool built;
+        vn_status status = vn_gradcheck_case(&ctx, op, index, options, &result, &node, &built);
+        ck_assert_msg(status == VN_OK, "%s case %d: %s", op->name, index, vn_context_message(&ctx));
+        if (!built) break;
+        cases++;
+        ck_assert_msg(result.checked > 0, "%s case %d checked nothing", op->name, index);
+        ck_assert_msg(result.failed == 0,
+                      "%s case %d: %zu of %zu elements off; worst input %d[%zu]: analytic %.9g numeric %.9g",
+                      op->name, index, result.failed, result.checked, result.worst_input, result.worst_index,
+                      result.worst_analytic, result.worst_numeric);
+        vn_context_rewind(&ctx, mark);
+    }
+    return cases;
+}
+
 /* ---- suites --------------------------------------------------------------------------------- */
 
 TCase *test_case(Suite *s, const char *name, void (*setup)(void), void (*teardown)(void), double timeout) {

@@ -1,9 +1,9 @@
 /* test_support.h — what the Check suites share: the fixture's arena and
- * context, CHECK_CTX, temporary directories (make_tmpdir, remove_tree,
- * assert_no_temporaries), reading and writing files, running a command
- * in-process with its output sent to a file (run_quiet), PyTorch
- * reference files (ref_file) and a suite's test cases and run
- * (test_case, test_run). */
+ * context, CHECK_CTX, every gradcheck case of an op, temporary
+ * directories (make_tmpdir, remove_tree, assert_no_temporaries), reading
+ * and writing files, running a command in-process with its output sent
+ * to a file (run_quiet), PyTorch reference files (ref_file) and a suite's
+ * test cases and run (test_case, test_run). */
 #ifndef CVENE_TEST_SUPPORT_H
 #define CVENE_TEST_SUPPORT_H
 
@@ -12,6 +12,7 @@
 #include <stddef.h>
 
 #include "host.h"
+#include "vn_gradcheck.h"
 #include "vn_graph.h"
 #include "vn_safetensors.h"
 
@@ -32,6 +33,12 @@ void fixture_teardown(void);
 #define CHECK_CTX(expr)                                                                          \
     ck_assert_msg((expr), "%s failed: %s (%s)", #expr, vn_context_message(&ctx),                \
                   vn_status_string(vn_context_status(&ctx)))
+
+/* Runs every gradcheck case of `op` (vn_gradcheck_case with index 0, 1, …
+ * until one is not built) in the fixture's context, rewinding it after
+ * each; each case must build, check some elements and find none off.
+ * Returns the number of cases. */
+int gradcheck_op_cases(const vn_op *op, const vn_gradcheck_options *options);
 
 /* ---- suites --------------------------------------------------------------------------------- */
 
