@@ -123,6 +123,15 @@ static void assert_resume_fails_alike(int (*cmd)(int, char **), const char *name
     ck_assert(n2 == n && epoch2 == epoch && c2 == c);
 }
 
+/* `cvene train --resume run` refuses, printing (to `capture`) a message
+ * that holds `why`. */
+static void assert_train_resume_refused(const char *run, const char *capture, const char *why) {
+    ck_assert_int_eq(run_quiet(cmd_train, capture, "train", "--resume", run, NULL), 1);
+    char *text = read_text(capture, NULL);
+    ck_assert_msg(strstr(text, why) != NULL, "%s", text);
+    free(text);
+}
+
 /* ---- the steps: what is not finite, and that nothing was updated -------------------------------- */
 
 /* pyvene's MLP with one block of width 2 and every parameter set by hand. */
@@ -442,10 +451,7 @@ START_TEST(train_resume_is_bit_for_bit_on_a_data_file) {
     char parts[128], capture[160];
     snprintf(parts, sizeof parts, "%s/parts", dir);
     snprintf(capture, sizeof capture, "%s/out.txt", dir);
-    ck_assert_int_eq(run_quiet(cmd_train, capture, "train", "--resume", parts, NULL), 1);
-    char *text = read_text(capture, NULL);
-    ck_assert_msg(strstr(text, "is not the data file the checkpoint") != NULL, "%s", text);
-    free(text);
+    assert_train_resume_refused(parts, capture, "is not the data file the checkpoint");
     remove_tree(dir);
 }
 END_TEST
@@ -536,10 +542,7 @@ START_TEST(checkpoint_argument_errors) {
     snprintf(run, sizeof run, "%s/run", dir);
     snprintf(capture, sizeof capture, "%s/out.txt", dir);
     ck_assert_int_eq(run_quiet(cmd_das, NULL, "das", DAS_SMALL, "--max-steps", "2", "--out", run, NULL), 0);
-    ck_assert_int_eq(run_quiet(cmd_train, capture, "train", "--resume", run, NULL), 1);
-    char *text = read_text(capture, NULL);
-    ck_assert_msg(strstr(text, "not a cvene train checkpoint") != NULL, "%s", text);
-    free(text);
+    assert_train_resume_refused(run, capture, "not a cvene train checkpoint");
     remove_tree(dir);
 }
 END_TEST
