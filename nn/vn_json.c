@@ -1294,6 +1294,13 @@ vn_status vn_json_get_int64(const vn_json_value *value, const char *what, int64_
 vn_status vn_json_get_string(const vn_json_value *value, const char *what, const char **out,
                              size_t *length, char *err, size_t err_size) {
     if (!value || value->type != VN_JSON_STRING) return wrong_type(value, "a string", what, err, err_size);
+    if (!length) /* the caller reads a C string: one holding NUL cannot be it */
+        for (size_t i = 0; i < value->length; i++)
+            if (value->string[i] == '\0') {
+                vn_format(err, err_size, "line %zu, column %zu: %s contains a NUL character (\\u0000)",
+                          value->line, value->column, what ? what : "the string");
+                return VN_EFORMAT;
+            }
     if (out) *out = value->string;
     if (length) *length = value->length;
     return VN_OK;

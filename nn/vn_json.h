@@ -148,7 +148,10 @@ vn_status vn_json_get_number(const vn_json_value *value, const char *what, doubl
 /* Requires is_integer (an integer literal that fits int64_t). */
 vn_status vn_json_get_int64(const vn_json_value *value, const char *what, int64_t *out,
                             char *err, size_t err_size);
-/* *out points to the decoded string in the arena; *length may be NULL. */
+/* *out points to the decoded string in the arena (NUL-terminated) and
+ * *length gets its byte count. With length NULL the caller reads *out as a
+ * C string, so a string containing NUL (from \u0000) is VN_EFORMAT: "pos\u0000x"
+ * is never read as "pos". */
 vn_status vn_json_get_string(const vn_json_value *value, const char *what, const char **out,
                              size_t *length, char *err, size_t err_size);
 

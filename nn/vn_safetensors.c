@@ -489,7 +489,10 @@ const vn_safetensors_metadata *vn_safetensors_metadata_find(const vn_safetensors
 
 const char *vn_safetensors_metadata_get(const vn_safetensors *st, const char *key) {
     const vn_safetensors_metadata *m = vn_safetensors_metadata_find(st, key);
-    return m ? m->value : NULL;
+    if (!m) return NULL;
+    for (size_t i = 0; i < m->value_length; i++)
+        if (m->value[i] == '\0') return NULL; /* not a C string: "12\u0000junk" is not "12" */
+    return m->value;
 }
 
 /* ---- conversion ----------------------------------------------------------- */

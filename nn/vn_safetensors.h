@@ -137,9 +137,10 @@ const vn_safetensors_entry *vn_safetensors_find(const vn_safetensors *st, const 
  * counts every byte of the value (a value may contain NUL from \u0000). */
 const vn_safetensors_metadata *vn_safetensors_metadata_find(const vn_safetensors *st, const char *key);
 
-/* The metadata value for `key`, or NULL. The value is NUL-terminated, but
- * may contain NUL bytes: readers that parse it should use
- * vn_safetensors_metadata_find and its value_length. */
+/* The metadata value for `key` as a C string, or NULL when the key is
+ * missing or its value contains a NUL byte (from \u0000), which no C string
+ * can stand for: "12\u0000junk" is not read as "12". Readers of such values
+ * use vn_safetensors_metadata_find and its value_length. */
 const char *vn_safetensors_metadata_get(const vn_safetensors *st, const char *key);
 
 /* Converts an F32/F64 entry into out[0..count); count must equal numel

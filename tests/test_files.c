@@ -449,6 +449,30 @@ START_TEST(test_json_out_of_memory) {
 }
 END_TEST
 
+/* A metadata value holding NUL is not a C string: vn_safetensors_metadata_get
+ * refuses it ("12\u0000junk" must not read as "12"); _find gives its bytes. */
+START_TEST(test_safetensors_metadata_with_nul) {
+    static const char header[] = "{\"__metadata__\":{\"step\":\"12\\u0000junk\",\"ok\":\"7\"}}";
+    size_t n = sizeof header - 1;
+    unsigned char file[8 + sizeof header];
+    for (int b = 0; b < 8; b++) file[b] = (unsigned char)((uint64_t)n >> (8 * b));
+    memcpy(file + 8, header, n);
+    vn_arena arena;
+    vn_host_arena(&arena, NULL);
+    char err[ERR_SIZE];
+    vn_safetensors st;
+    unsigned char *copy = exact_copy(file, 8 + n);
+    ck_assert_msg(vn_safetensors_open(&st, copy, 8 + n, &arena, err, sizeof err) == VN_OK, "%s", err);
+    ck_assert_ptr_null(vn_safetensors_metadata_get(&st, "step"));
+    const vn_safetensors_metadata *m = vn_safetensors_metadata_find(&st, "step");
+    ck_assert_ptr_nonnull(m);
+    ck_assert_uint_eq(m->value_length, 7);
+    ck_assert_str_eq(vn_safetensors_metadata_get(&st, "ok"), "7");
+    free(copy);
+    vn_arena_release(&arena);
+}
+END_TEST
+
 START_TEST(test_json_getters) {
     vn_arena arena;
     vn_host_arena(&arena, NULL);
@@ -480,6 +504,15 @@ START_TEST(test_json_getters) {
     ck_assert_uint_eq(len, 2);
     ck_assert_int_eq(vn_json_get_string(vn_json_get(root, "nope"), "\"nope\"", &s, &len, err, sizeof err), VN_EFORMAT);
     ck_assert_str_eq(err, "missing \"nope\" (expected a string)");
+    /* A string holding NUL: its bytes with a length, never as a C string. */
+    const char *with_nul = "{\"unit\": \"pos\\u0000x\"}";
+    const vn_json_value *nul_root;
+    ck_assert_int_eq(parse_text(with_nul, strlen(with_nul), &arena, &nul_root, err), VN_OK);
+    ck_assert_int_eq(vn_json_get_string(vn_json_get(nul_root, "unit"), "\"unit\"", &s, &len, err, sizeof err), VN_OK);
+    ck_assert_uint_eq(len, 5);
+    ck_assert_int_eq(vn_json_get_string(vn_json_get(nul_root, "unit"), "\"unit\"", &s, NULL, err, sizeof err),
+                     VN_EFORMAT);
+    ck_assert_str_eq(err, "line 1, column 10: \"unit\" contains a NUL character (\\u0000)");
     ck_assert_int_eq(vn_json_expect(root, VN_JSON_ARRAY, "the root", err, sizeof err), VN_EFORMAT);
     ck_assert_str_eq(err, "line 1, column 1: expected an array for the root, found object");
     ck_assert_int_eq(vn_json_expect(root, VN_JSON_OBJECT, "the root", err, sizeof err), VN_OK);
@@ -1950,6 +1983,7 @@ static Suite *files_suite(void) {
     tcase_add_test(writer, test_json_dom_roundtrip);
 
     TCase *st = test_case(s, "safetensors", NULL, NULL, 300);
+    tcase_add_test(st, test_safetensors_metadata_with_nul);
     tcase_add_test(st, test_st_reference_bytes);
     tcase_add_test(st, test_st_roundtrip);
     tcase_add_test(st, test_st_roundtrip_random);
