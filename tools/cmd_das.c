@@ -104,12 +104,12 @@ typedef struct das_args {
     vn_iv_hypothesis hypothesis;
     int64_t layer;
     uint64_t seed;
-    size_t epochs, subspace_size, examples, batch_size, test_examples, max_steps;
-    size_t checkpoint_every; /* alignment steps between checkpoints (0: at the end of each epoch only) */
+    size_t epochs, subspace_size, examples, batch_size, test_examples;
     double lr;
     mlp_recipe recipe;
-    const char *model, *out, *resume;
-    bool untrained, sweep, json, progress, max_steps_given, every_given;
+    run_options run; /* checkpoint_every: alignment steps (0: at the end of each epoch only) */
+    const char *model;
+    bool untrained, sweep, json, progress;
 } das_args;
 
 static void args_default(das_args *a) {
@@ -185,27 +185,17 @@ static int parse_args(int argc, char **argv, das_args *a) {
             if (!mlp_init_lookup(v, &a->recipe.init)) ok = cli_fail(CMD, "--init must be pytorch or normal, got '%s'", v);
         } else if (!strcmp(arg, "--model")) {
             a->model = v;
-        } else if (!strcmp(arg, "--out")) {
-            a->out = v;
-        } else if (!strcmp(arg, "--resume")) {
-            a->resume = v;
-        } else if (!strcmp(arg, "--max-steps")) {
-            ok = cli_parse_size(CMD, arg, v, 1, &a->max_steps);
-            a->max_steps_given = true;
-        } else if (!strcmp(arg, "--checkpoint-every")) {
-            ok = cli_parse_size(CMD, arg, v, 1, &a->checkpoint_every);
-            a->every_given = true;
-        } else {
+        } else if (!run_option_parse(CMD, arg, v, &a->run, &ok)) {
             return cli_fail(CMD, "unknown option '%s' (see --help)", arg), 2;
         }
         if (!ok) return 2;
     }
-    if (a->resume && (setting_given || a->out))
+    if (a->run.resume && (setting_given || a->run.out))
         return cli_fail(CMD, "--resume DIR takes every setting from DIR/run.json and writes back to DIR; only "
                         "--max-steps, --checkpoint-every, --json and --no-progress may accompany it"), 2;
-    if (a->sweep && (a->out || a->max_steps_given || a->untrained || a->every_given))
+    if (a->sweep && (a->run.out || a->run.max_steps_given || a->untrained || a->run.every_given))
         return cli_fail(CMD, "--sweep cannot be combined with --out, --max-steps, --checkpoint-every or --untrained"), 2;
-    if (a->every_given && !a->out && !a->resume)
+    if (a->run.every_given && !a->run.out && !a->run.resume)
         return cli_fail(CMD, "--checkpoint-every N needs --out DIR (or --resume DIR) to write the checkpoints to"), 2;
     if (a->model && a->untrained) return cli_fail(CMD, "--model and --untrained exclude each other"), 2;
     a->recipe.seed = a->seed;
@@ -296,7 +286,7 @@ static void write_config(vn_json_writer *w, const das_args *a) {
     json_kv_str(w, "model", a->model);
     vn_json_key(w, "untrained");
     vn_json_bool(w, a->untrained);
-    json_kv_int(w, "checkpoint_every", a->checkpoint_every);
+    json_kv_int(w, "checkpoint_every", a->run.checkpoint_every);
     vn_json_end_object(w);
 }
 
@@ -411,7 +401,7 @@ static bool load_run_json(const char *dir, vn_arena *arena, run_state *rs) {
     }
     /* checkpoint_every is absent from the records written before it existed */
     const vn_json_value *every = ok ? vn_json_get(config, "checkpoint_every") : NULL;
-    if (every && every->type == VN_JSON_NUMBER && every->is_uint64) a->checkpoint_every = (size_t)every->uint64;
+    if (every && every->type == VN_JSON_NUMBER && every->is_uint64) a->run.checkpoint_every = (size_t)every->uint64;
     const vn_json_value *results = ok ? vn_json_get(root, "results") : NULL;
     double accuracy = -1;
     if (results && vn_json_get(results, "factual_accuracy") &&
@@ -700,7 +690,7 @@ static bool align(run_state *rs, vn_iv_das *das, vn_mlp *mlp, cf_buffers *buf, v
                   vn_host_alloc_stats *stats, const char *out_dir, FILE *log) {
     const das_args *a = &rs->a;
     size_t stop = rs->total_steps;
-    if (a->max_steps_given && rs->step + a->max_steps < stop) stop = rs->step + a->max_steps;
+    if (a->run.max_steps_given && rs->step + a->run.max_steps < stop) stop = rs->step + a->run.max_steps;
     uint32_t *order = malloc(rs->n_batches * sizeof *order);
     if (!order) return cli_fail(CMD, "out of memory");
     size_t order_epoch = (size_t)-1, calls_epoch_start = stats->calls, boundaries = 0;
@@ -756,7 +746,7 @@ static bool align(run_state *rs, vn_iv_das *das, vn_mlp *mlp, cf_buffers *buf, v
             rs->t.align += vn_host_seconds() - t0;
             if (out_dir && !save_all(out_dir, rs, das, mlp, ctx, false)) ok = false;
             t0 = vn_host_seconds();
-        } else if (out_dir && a->checkpoint_every && rs->step % a->checkpoint_every == 0 && rs->step < stop) {
+        } else if (out_dir && a->run.checkpoint_every && rs->step % a->run.checkpoint_every == 0 && rs->step < stop) {
             rs->t.align += vn_host_seconds() - t0; /* --checkpoint-every; a stop is saved by the caller */
             if (!save_all(out_dir, rs, das, mlp, ctx, false)) ok = false;
             t0 = vn_host_seconds();
@@ -887,16 +877,16 @@ static int run_single(run_state *rs, vn_context *ctx, vn_host_alloc_stats *stats
     das_args *a = &rs->a;
     double t_start = vn_host_seconds();
     FILE *log = a->json ? NULL : stdout;
-    const char *out_dir = a->resume ? a->resume : a->out;
-    if (a->resume && !load_log_csv(a->resume, rs)) return 1;
+    const char *out_dir = a->run.resume ? a->run.resume : a->run.out;
+    if (a->run.resume && !load_log_csv(a->run.resume, rs)) return 1;
     vn_mlp mlp;
     if (log) print_header(rs, log);
-    if (a->resume) {
+    if (a->run.resume) {
         char sub[4096];
         double accuracy = rs->factual_accuracy;
-        if (!path_in(sub, sizeof sub, a->resume, "model") || !cli_load_model(CMD, sub, ctx, &mlp)) return 1;
+        if (!path_in(sub, sizeof sub, a->run.resume, "model") || !cli_load_model(CMD, sub, ctx, &mlp)) return 1;
         rs->factual_accuracy = accuracy;
-        if (log) fprintf(log, "resuming %s at step %zu of %zu\n", a->resume, rs->step, rs->total_steps);
+        if (log) fprintf(log, "resuming %s at step %zu of %zu\n", a->run.resume, rs->step, rs->total_steps);
     } else if (!prepare_model(rs, ctx, &mlp, log)) {
         return 1;
     }
@@ -906,15 +896,15 @@ static int run_single(run_state *rs, vn_context *ctx, vn_host_alloc_stats *stats
     vn_iv_das das;
     if (vn_iv_das_init(&das, ctx, &mlp, &options) != VN_OK) return cli_fail(CMD, "%s", vn_context_message(ctx)), 1;
     a->subspace_size = das.subspace_size;
-    if (a->resume && !load_checkpoint(a->resume, &das, ctx, rs->step)) return 1;
-    if (a->resume) {
-        rs->saved = path_in(rs->checkpoint_path, sizeof rs->checkpoint_path, a->resume, "checkpoint.safetensors");
+    if (a->run.resume && !load_checkpoint(a->run.resume, &das, ctx, rs->step)) return 1;
+    if (a->run.resume) {
+        rs->saved = path_in(rs->checkpoint_path, sizeof rs->checkpoint_path, a->run.resume, "checkpoint.safetensors");
         rs->saved_step = rs->step;
     }
     for (size_t e = 0; e < rs->step / rs->n_batches; e++) record_epoch(rs, e); /* epochs done before a resume */
     cf_buffers buf;
     if (!cf_alloc(&buf, ctx, a->batch_size, VN_IV_HEQ_DIM)) return 1;
-    if (a->out && !save_all(a->out, rs, &das, &mlp, ctx, true)) return 1;
+    if (a->run.out && !save_all(a->run.out, rs, &das, &mlp, ctx, true)) return 1;
     if (log)
         fprintf(log, "alignment: %zu batches of %zu counterfactual examples x %zu epochs (%zu steps), Adam lr %g on the "
                 "rotation, model frozen\n", rs->n_batches, a->batch_size, a->epochs, rs->total_steps, a->lr);
@@ -974,7 +964,7 @@ static int run_sweep(run_state *base_rs, vn_context *ctx, vn_host_alloc_stats *s
                 rs.a = *a;
                 rs.a.hypothesis = (vn_iv_hypothesis)h;
                 rs.a.layer = (int64_t)l;
-                rs.a.max_steps_given = false;
+                rs.a.run.max_steps_given = false;
                 if (!init_run(&rs)) return 1;
                 vn_rng rotation_rng;
                 vn_iv_task_rng(&rotation_rng, a->seed, VN_IV_STREAM_ROTATION_INIT, 0);
@@ -1059,14 +1049,14 @@ int cmd_das(int argc, char **argv) {
         status = run_sweep(rs, &ctx, &stats);
     } else {
         das_args saved = rs->a;
-        if (rs->a.resume && !load_run_json(rs->a.resume, ctx.arena, rs)) status = 1;
+        if (rs->a.run.resume && !load_run_json(rs->a.run.resume, ctx.arena, rs)) status = 1;
         if (!status) {
-            rs->a.resume = saved.resume;
+            rs->a.run.resume = saved.run.resume;
             rs->a.json = saved.json;
             rs->a.progress = saved.progress;
-            rs->a.max_steps = saved.max_steps;
-            rs->a.max_steps_given = saved.max_steps_given;
-            if (saved.every_given) rs->a.checkpoint_every = saved.checkpoint_every;
+            rs->a.run.max_steps = saved.run.max_steps;
+            rs->a.run.max_steps_given = saved.run.max_steps_given;
+            if (saved.run.every_given) rs->a.run.checkpoint_every = saved.run.checkpoint_every;
             size_t step = rs->step;
             if (!init_run(rs)) status = 1;
             rs->step = step;

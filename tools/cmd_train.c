@@ -83,11 +83,12 @@ static void usage(void) {
 }
 
 typedef struct train_args {
-    const char *task, *data, *out, *resume;
+    const char *task, *data;
     mlp_recipe recipe;
-    bool h_dim_given, json, max_steps_given, every_given;
+    run_options run;
+    bool h_dim_given, json;
     int loss; /* 0 auto, 1 bce, 2 ce */
-    size_t test_examples, checkpoint_every, max_steps;
+    size_t test_examples;
     const vn_safetensors *checkpoint; /* --resume: DIR/checkpoint.safetensors, open */
     char *arguments;                  /* the run's defining arguments as a JSON array (malloc'ed) */
 } train_args;
@@ -118,16 +119,8 @@ static int parse_args(int argc, char **argv, train_args *a) {
             a->task = v;
         } else if (!strcmp(arg, "--data")) {
             a->data = v;
-        } else if (!strcmp(arg, "--out")) {
-            a->out = v;
-        } else if (!strcmp(arg, "--resume")) {
-            a->resume = v;
-        } else if (!strcmp(arg, "--checkpoint-every")) {
-            ok = cli_parse_size(CMD, arg, v, 1, &a->checkpoint_every);
-            a->every_given = true;
-        } else if (!strcmp(arg, "--max-steps")) {
-            ok = cli_parse_size(CMD, arg, v, 1, &a->max_steps);
-            a->max_steps_given = true;
+        } else if (run_option_parse(CMD, arg, v, &a->run, &ok)) {
+            /* --out, --resume, --max-steps, --checkpoint-every: in a->run */
         } else if (!strcmp(arg, "--h-dim")) {
             ok = cli_parse_size(CMD, arg, v, 1, &n);
             r->config.h_dim = (int64_t)n;
@@ -198,14 +191,14 @@ static int parse_args(int argc, char **argv, train_args *a) {
         }
         if (!ok) return 2;
     }
-    if (a->resume) {
+    if (a->run.resume) {
         if (setting_given)
             return cli_fail(CMD, "--resume DIR takes every setting from DIR/" CHECKPOINT_NAME "; only --max-steps, "
                             "--checkpoint-every and --json may accompany it"), 2;
         return 0;
     }
     if (!a->task == !a->data) return cli_fail(CMD, "give exactly one of --task and --data (see --help)"), 2;
-    if (!a->out) return cli_fail(CMD, "--out DIR is required (see --help)"), 2;
+    if (!a->run.out) return cli_fail(CMD, "--out DIR is required (see --help)"), 2;
     if (r->fit.optim.momentum != 0 && r->fit.optim.kind != VN_OPTIM_SGD)
         return cli_fail(CMD, "--momentum applies to --optimizer sgd only"), 2;
     char message[256];
@@ -263,7 +256,7 @@ static int run(const train_args *a, vn_context *ctx, vn_host_alloc_stats *stats)
         const char *saved = a->checkpoint ? vn_safetensors_metadata_get(a->checkpoint, "data_fnv1a64") : NULL;
         if (a->checkpoint && (!saved || strcmp(saved, digest) != 0))
             return cli_fail(CMD, "%s is not the data file the checkpoint in %s was trained on (FNV-1a %s, expected %s)",
-                            a->data, a->out, digest, saved ? saved : "none"), 1;
+                            a->data, a->run.out, digest, saved ? saved : "none"), 1;
         size_t h = rows.shape[rows.ndim - 1];
         if (a->h_dim_given && (size_t)recipe.config.h_dim != h)
             return cli_fail(CMD, "--h-dim %lld, but %s's rows are %zu wide", (long long)recipe.config.h_dim, a->data,
@@ -286,20 +279,20 @@ static int run(const train_args *a, vn_context *ctx, vn_host_alloc_stats *stats)
     if (!mlp_create(CMD, &recipe, ctx, &mlp)) return 1;
     /* checkpoints: with --checkpoint-every, --max-steps, and always when resuming */
     char checkpoint[4096], every[32];
-    if ((size_t)snprintf(checkpoint, sizeof checkpoint, "%s/" CHECKPOINT_NAME, a->out) >= sizeof checkpoint)
-        return cli_fail(CMD, "path too long: %s", a->out), 1;
-    snprintf(every, sizeof every, "%zu", a->checkpoint_every);
+    if ((size_t)snprintf(checkpoint, sizeof checkpoint, "%s/" CHECKPOINT_NAME, a->run.out) >= sizeof checkpoint)
+        return cli_fail(CMD, "path too long: %s", a->run.out), 1;
+    snprintf(every, sizeof every, "%zu", a->run.checkpoint_every);
     vn_safetensors_kv meta[3] = {{"arguments", a->arguments}, {"checkpoint_every", every}, {"data_fnv1a64", digest}};
     fit_control control = {0};
-    control.checkpoint = a->checkpoint_every || a->max_steps_given || a->checkpoint ? checkpoint : NULL;
-    control.every = a->checkpoint_every;
-    control.max_steps = a->max_steps_given ? a->max_steps : 0;
+    control.checkpoint = a->run.checkpoint_every || a->run.max_steps_given || a->checkpoint ? checkpoint : NULL;
+    control.every = a->run.checkpoint_every;
+    control.max_steps = a->run.max_steps_given ? a->run.max_steps : 0;
     control.resume = a->checkpoint;
     control.meta = meta;
     control.n_meta = a->data ? 3 : 2;
     if (control.checkpoint) {
         char err[VN_HOST_ERR];
-        if (!vn_host_mkdirs(a->out, err)) return cli_fail(CMD, "%s", err), 1;
+        if (!vn_host_mkdirs(a->run.out, err)) return cli_fail(CMD, "%s", err), 1;
     }
     size_t calls_before = stats->calls;
     fit_report report;
@@ -320,7 +313,7 @@ static int run(const train_args *a, vn_context *ctx, vn_host_alloc_stats *stats)
     if (report.finished && a->task && a->test_examples > 0 &&
         !task_factual_accuracy(CMD, ctx, &mlp, recipe.seed, VN_IV_HEQ_DIM, a->test_examples, &accuracy))
         return 1;
-    if (!save_model_dir(CMD, a->out, &mlp, ctx)) return 1;
+    if (!save_model_dir(CMD, a->run.out, &mlp, ctx)) return 1;
     const char *loss = vn_problem_type_name(mlp.config.problem_type);
     if (a->json) {
         vn_json_writer w;
@@ -331,7 +324,7 @@ static int run(const train_args *a, vn_context *ctx, vn_host_alloc_stats *stats)
         vn_json_key(&w, "data");
         vn_json_string(&w, a->task ? a->task : a->data);
         vn_json_key(&w, "out");
-        vn_json_string(&w, a->out);
+        vn_json_string(&w, a->run.out);
         vn_json_key(&w, "problem_type");
         vn_json_string(&w, loss);
         vn_json_key(&w, "steps");
@@ -372,11 +365,11 @@ static int run(const train_args *a, vn_context *ctx, vn_host_alloc_stats *stats)
            report.steps, report.seconds, report.seconds > 0 ? (double)report.steps / report.seconds : 0.0,
            report.data_seconds, calls);
     if (accuracy >= 0) printf("  test          accuracy %.4f on %zu fresh examples\n", accuracy, a->test_examples);
-    printf("  wrote         %s/config.json, %s/model.safetensors\n", a->out, a->out);
+    printf("  wrote         %s/config.json, %s/model.safetensors\n", a->run.out, a->run.out);
     if (report.checkpointed) printf("  checkpoint    %s (step %zu)\n", checkpoint, report.checkpoint_step);
     if (!report.finished)
         printf("stopped after step %zu of %zu; continue with: cvene train --resume %s\n", report.step,
-               report.total_steps, a->out);
+               report.total_steps, a->run.out);
     return 0;
 }
 
@@ -460,7 +453,7 @@ static int resume_args(int argc, char **argv, const char *dir, vn_arena *arena, 
     int status = parse_args(n, args, a);
     free(args);
     if (status) return cli_fail(CMD, "%s: the arguments it keeps do not parse (above)", path), 1;
-    a->resume = dir;
+    a->run.resume = dir;
     a->checkpoint = st;
     return 0;
 }
@@ -481,9 +474,9 @@ int cmd_train(int argc, char **argv) {
     vn_host_arena(&meta_arena, NULL);
     unsigned char *bytes = NULL;
     vn_safetensors st;
-    if (a.resume) status = resume_args(argc, argv, a.resume, &meta_arena, &bytes, &st, &a);
+    if (a.run.resume) status = resume_args(argc, argv, a.run.resume, &meta_arena, &bytes, &st, &a);
     if (!status) { /* a resumed run keeps the checkpoint's list unchanged */
-        a.arguments = a.resume ? strdup(vn_safetensors_metadata_get(&st, "arguments")) : arguments_json(argc, argv);
+        a.arguments = a.run.resume ? strdup(vn_safetensors_metadata_get(&st, "arguments")) : arguments_json(argc, argv);
         if (!a.arguments) {
             cli_fail(CMD, "out of memory");
             status = 1;

@@ -430,6 +430,23 @@ bool task_factual_accuracy(const char *cmd, vn_context *ctx, vn_mlp *mlp, uint64
     return true;
 }
 
+bool run_option_parse(const char *cmd, const char *arg, const char *v, run_options *o, bool *ok) {
+    if (!strcmp(arg, "--out")) {
+        o->out = v;
+    } else if (!strcmp(arg, "--resume")) {
+        o->resume = v;
+    } else if (!strcmp(arg, "--max-steps")) {
+        *ok = cli_parse_size(cmd, arg, v, 1, &o->max_steps);
+        o->max_steps_given = true;
+    } else if (!strcmp(arg, "--checkpoint-every")) {
+        *ok = cli_parse_size(cmd, arg, v, 1, &o->checkpoint_every);
+        o->every_given = true;
+    } else {
+        return false;
+    }
+    return true;
+}
+
 bool save_model_dir(const char *cmd, const char *dir, const vn_mlp *mlp, vn_context *ctx) {
     char err[VN_HOST_ERR];
     vn_host_buffer config = {0}, weights = {0};

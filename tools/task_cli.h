@@ -107,6 +107,20 @@ bool mlp_fit(const char *cmd, const mlp_recipe *recipe, const fit_data *data, vn
 bool task_factual_accuracy(const char *cmd, vn_context *ctx, vn_mlp *mlp, uint64_t seed, size_t dim, size_t count,
                            double *accuracy);
 
+/* The run options `cvene train` and `cvene das` share. */
+typedef struct run_options {
+    const char *out;         /* --out DIR */
+    const char *resume;      /* --resume DIR */
+    size_t max_steps;        /* --max-steps N (when max_steps_given) */
+    size_t checkpoint_every; /* --checkpoint-every N (when every_given) */
+    bool max_steps_given, every_given;
+} run_options;
+
+/* When `arg` is one of --out, --resume, --max-steps, --checkpoint-every:
+ * stores its value `v` in `o`, sets *ok (false after a message for a bad
+ * number) and returns true; otherwise returns false. */
+bool run_option_parse(const char *cmd, const char *arg, const char *v, run_options *o, bool *ok);
+
 /* Writes DIR/config.json and DIR/model.safetensors (vn_real precision: F32,
  * or F64 in a double build) as one save (cli_save_directory). */
 bool save_model_dir(const char *cmd, const char *dir, const vn_mlp *mlp, vn_context *ctx);
