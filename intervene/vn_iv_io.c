@@ -133,13 +133,6 @@ static vn_real *read_entry(loader *l, const vn_safetensors_entry *e, int ndim, c
     return data;
 }
 
-/* The index of the first non-finite value of v[0..n), or n. */
-static size_t first_nonfinite(const vn_real *v, size_t n) {
-    for (size_t k = 0; k < n; k++)
-        if (!vn_isfinite(v[k])) return k;
-    return n;
-}
-
 static vn_status load_rotation(loader *l, vn_iv_unit *u) {
     vn_iv_rotation *r = &u->params->rotation;
     const vn_safetensors_entry *w = find(l, u->key, ROT_WEIGHT), *x = find(l, u->key, ROT_ORIGINAL),
@@ -157,10 +150,10 @@ static vn_status load_rotation(loader *l, vn_iv_unit *u) {
     vn_real *original = read_entry(l, x, 2, ws), *base = original ? read_entry(l, b, 2, bs) : NULL;
     if (!base) return l->ctx->status;
     size_t bad;
-    if ((bad = first_nonfinite(original, r->n * r->m)) < r->n * r->m)
+    if ((bad = vn_first_nonfinite(original, r->n * r->m)) < r->n * r->m)
         return vn_context_fail(l->ctx, VN_ENAN, "tensor \"%s\" has a non-finite value at [%zu][%zu]", x->name,
                                bad / r->m, bad % r->m);
-    if ((bad = first_nonfinite(base, r->n * r->n)) < r->n * r->n)
+    if ((bad = vn_first_nonfinite(base, r->n * r->n)) < r->n * r->n)
         return vn_context_fail(l->ctx, VN_ENAN, "tensor \"%s\" has a non-finite value at [%zu][%zu]", b->name,
                                bad / r->n, bad % r->n);
     vn_status status = vn_iv_rotation_set_state(r, l->ctx, original, base);
@@ -170,7 +163,7 @@ static vn_status load_rotation(loader *l, vn_iv_unit *u) {
      * NaN and could not be saved and loaded back. */
     vn_real *computed = vn_context_scratch(l->ctx, r->n * r->m * sizeof *computed);
     if (!computed || vn_iv_rotation_compute(r, l->ctx, computed) != VN_OK) return l->ctx->status;
-    if ((bad = first_nonfinite(computed, r->n * r->m)) < r->n * r->m)
+    if ((bad = vn_first_nonfinite(computed, r->n * r->m)) < r->n * r->m)
         return vn_context_fail(l->ctx, VN_ENAN, "tensor \"%s\" and its base give a non-finite rotation (%s map): "
                                "%s[%zu][%zu] is not finite", x->name, vn_iv_orth_map_name(r->map), ROT_WEIGHT,
                                bad / r->m, bad % r->m);

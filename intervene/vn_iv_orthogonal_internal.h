@@ -117,8 +117,6 @@ void ivo_copy_block(vn_real *dst, size_t ldd, const vn_real *src, size_t lds, si
 /* Writes the n × n identity. */
 void ivo_identity(vn_real *a, size_t n);
 
-/* True when all n values are finite. */
-bool ivo_all_finite(const vn_real *x, size_t n);
 
 /* Rounds toward zero, as a value (PyTorch's int() cast of X's diagonal). */
 vn_real ivo_trunc(vn_real x);

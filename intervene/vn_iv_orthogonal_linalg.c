@@ -340,12 +340,6 @@ void ivo_identity(vn_real *a, size_t n) {
     for (size_t i = 0; i < n; i++) a[i * n + i] = 1;
 }
 
-bool ivo_all_finite(const vn_real *x, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        if (!vn_isfinite((double)x[i])) return false;
-    return true;
-}
-
 vn_real ivo_trunc(vn_real x) {
     double v = (double)x;
     if (!(vn_fabs(v) < 4503599627370496.0)) return x; /* 2^52: already an integer (or NaN) */
@@ -382,9 +376,9 @@ vn_status ivo_infer_common(vn_context *ctx, vn_node *out, size_t *n_out, size_t 
         return vn_context_fail(ctx, VN_ESHAPE, "%s: base must be (%zu, %zu) for original %s, got %s",
                                name, n, n, vn_shape_string(x, sx, sizeof sx),
                                vn_shape_string(b, sb, sizeof sb));
-    if (!ivo_all_finite(x->data, x->numel))
+    if (vn_first_nonfinite(x->data, x->numel) != x->numel)
         return vn_context_fail(ctx, VN_ENAN, "%s: original has a non-finite entry", name);
-    if (!ivo_all_finite(b->data, b->numel))
+    if (vn_first_nonfinite(b->data, b->numel) != b->numel)
         return vn_context_fail(ctx, VN_ENAN, "%s: base has a non-finite entry", name);
     size_t shape[2] = {n, m};
     vn_status status = vn_tensor_set_shape(&out->value, 2, shape);

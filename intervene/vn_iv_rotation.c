@@ -148,7 +148,7 @@ vn_status vn_iv_rotation_set_weight(vn_iv_rotation *rot, vn_context *ctx, const 
     if (!rot || !rot->original || !rot->base || !r)
         return rotation_fail(ctx, VN_EINVAL, "set_weight: NULL argument");
     size_t n = rot->n, m = rot->m;
-    if (!ivo_all_finite(r, n * m))
+    if (vn_first_nonfinite(r, n * m) != n * m)
         return rotation_fail(ctx, VN_ENAN, "set_weight: the weight has a non-finite entry");
     if (!(tol > 0)) tol = vn_iv_rotation_default_tol(n);
     double err = vn_iv_orthogonality_error(r, n, m);
@@ -178,9 +178,9 @@ vn_status vn_iv_rotation_set_state(vn_iv_rotation *rot, vn_context *ctx, const v
     if (!rot || !rot->original || !rot->base)
         return rotation_fail(ctx, VN_EINVAL, "set_state: NULL rotation");
     size_t n = rot->n, m = rot->m;
-    if (original && !ivo_all_finite(original, n * m))
+    if (original && vn_first_nonfinite(original, n * m) != n * m)
         return rotation_fail(ctx, VN_ENAN, "set_state: original has a non-finite entry");
-    if (base && !ivo_all_finite(base, n * n))
+    if (base && vn_first_nonfinite(base, n * n) != n * n)
         return rotation_fail(ctx, VN_ENAN, "set_state: base has a non-finite entry");
     if (original) vn_copy(rot->original->value.data, original, n * m);
     if (base) vn_copy(rot->base->value.data, base, n * n);
