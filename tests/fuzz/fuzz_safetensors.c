@@ -183,8 +183,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         for (size_t i = 0; i < st.metadata_count; i++) {
             const vn_safetensors_metadata *m = &st.metadata[i];
             if (has_nul(m->key, m->key_length)) continue;
+            FUZZ_CHECK(vn_safetensors_metadata_find(&st, m->key) == m, "metadata lookup");
+            /* as a C string only when it holds no NUL */
             const char *value = vn_safetensors_metadata_get(&st, m->key);
-            FUZZ_CHECK(value == m->value, "metadata lookup");
+            FUZZ_CHECK(value == (has_nul(m->value, m->value_length) ? NULL : m->value), "metadata text lookup");
         }
         FUZZ_CHECK(vn_safetensors_find(&st, "") == NULL || st.count > 0, "find on an empty file");
     }
