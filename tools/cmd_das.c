@@ -1021,11 +1021,9 @@ static int run_sweep(run_state *base_rs, vn_context *ctx, vn_host_alloc_stats *s
 int cmd_das(int argc, char **argv);
 
 int cmd_das(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        }
+    if (cli_wants_help(argc, argv)) {
+        usage();
+        return 0;
     }
     run_state *rs = calloc(1, sizeof *rs);
     if (!rs) return cli_fail(CMD, "out of memory"), 1;

@@ -223,11 +223,9 @@ static const vn_node *find_zoom(const render_graph *g, const char *what) {
 int cmd_dot(int argc, char **argv);
 
 int cmd_dot(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        }
+    if (cli_wants_help(argc, argv)) {
+        usage();
+        return 0;
     }
     dot_args a;
     int status = parse_args(argc, argv, &a);

@@ -34,11 +34,9 @@ int cmd_trace(int argc, char **argv) {
     render_source src = {0};
     size_t digits = 4;
     bool forward_only = false;
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        }
+    if (cli_wants_help(argc, argv)) {
+        usage();
+        return 0;
     }
     for (int i = 1; i < argc; i++) {
         int took = render_parse_source(CMD, argc, argv, &i, &src);

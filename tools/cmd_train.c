@@ -461,11 +461,9 @@ static int resume_args(int argc, char **argv, const char *dir, vn_arena *arena, 
 int cmd_train(int argc, char **argv);
 
 int cmd_train(int argc, char **argv) {
-    for (int i = 1; i < argc; i++) {
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
-            usage();
-            return 0;
-        }
+    if (cli_wants_help(argc, argv)) {
+        usage();
+        return 0;
     }
     train_args a;
     int status = parse_args(argc, argv, &a);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bench.h"
+#include "cli_common.h"
 #include "host.h"
 #include "vn_gradcheck.h"
 #include "vn_iv_types.h"
@@ -23,12 +24,6 @@ typedef struct command {
     int (*run)(int argc, char **argv);
     const char *summary;
 } command;
-
-static bool wants_help(int argc, char **argv) {
-    for (int i = 1; i < argc; i++)
-        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return true;
-    return false;
-}
 
 /* Parses "--name value" for an unsigned integer option; false (with a
  * message) on a malformed value. */
@@ -55,7 +50,7 @@ static void demo_batch(vn_rng *rng, vn_real *x, int64_t *labels, size_t n) {
 }
 
 static int cmd_demo(int argc, char **argv) {
-    if (wants_help(argc, argv)) {
+    if (cli_wants_help(argc, argv)) {
         puts("usage: cvene demo [--steps N] [--seed S]\n\n"
              "Trains a 2-16-2 tanh network on the XOR of two signs with plain SGD,\n"
              "built from cvene's ops, and reports loss, accuracy and allocator calls.\n\n"
@@ -155,7 +150,7 @@ static int cmd_demo(int argc, char **argv) {
 /* ---- gradcheck: a table over registered ops ------------------------------------ */
 
 static int cmd_gradcheck(int argc, char **argv) {
-    if (wants_help(argc, argv)) {
+    if (cli_wants_help(argc, argv)) {
         puts("usage: cvene gradcheck [OP...]\n\n"
              "Compares every op's backward with central differences (all registered ops\n"
              "by default) and prints op, case, input shapes, max abs and relative error\n"
@@ -222,7 +217,7 @@ static int cmd_gradcheck(int argc, char **argv) {
 /* ---- bench ----------------------------------------------------------------------- */
 
 static int cmd_bench(int argc, char **argv) {
-    if (wants_help(argc, argv)) {
+    if (cli_wants_help(argc, argv)) {
         puts("usage: cvene bench [matmul] [das] [mlp] [--seconds S] [--threads N] [--h H] [--batch B] [--json]\n\n"
              "matmul  matrix-product GFLOP/s for square n = 64, 256, 1024 and the DAS\n"
              "        shapes, each transpose variant\n"
