@@ -22,6 +22,7 @@
 
 #include "vn_arena.h"
 #include "vn_base.h"
+#include "vn_iv_types.h"
 
 /* Cap on the bytes the core may hold at once for one input. */
 #ifndef FUZZ_MEMORY_CAP
@@ -61,6 +62,14 @@ static inline void fuzz_fail(const char *what, const char *detail) {
     do {                                                                              \
         if (!(cond)) fuzz_fail("expectation failed: " #cond, (detail));               \
     } while (0)
+
+/* Registers the intervention ops once per process (every harness needs them). */
+static inline void fuzz_register_ops(void) {
+    static bool registered;
+    if (registered) return;
+    if (vn_iv_register_ops() != VN_OK) fuzz_fail("cannot register the intervention ops", NULL);
+    registered = true;
+}
 
 static inline void fuzz_heap_init(fuzz_heap *heap) {
     heap->live = 0;

@@ -192,11 +192,7 @@ static void fuzz_iv_config(const uint8_t *data, size_t size, vn_arena *arena) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static bool registered;
-    if (!registered) {
-        if (vn_iv_register_ops() != VN_OK) fuzz_fail("cannot register the intervention ops", NULL);
-        registered = true;
-    }
+    fuzz_register_ops();
     fuzz_heap heap;
     fuzz_heap_init(&heap);
     vn_arena arena;

@@ -332,11 +332,7 @@ static void roundtrip_iv_config(const uint8_t *data, size_t size, vn_arena *aren
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-    static bool registered;
-    if (!registered) {
-        if (vn_iv_register_ops() != VN_OK) fuzz_fail("cannot register the intervention ops", NULL);
-        registered = true;
-    }
+    fuzz_register_ops();
     if (size == 0) return 0;
     fuzz_heap heap;
     fuzz_heap_init(&heap);
